@@ -1,0 +1,139 @@
+"""The app factory every service uses: `create_service_app(settings, blueprints)`.
+
+It wires, in one place: JSON logs and request ids, ProxyFix for the configured
+number of trusted proxy hops, the database, token verification, flask-smorest
+with the OpenAPI document at /api/<service>/openapi.json and docs at
+/api/<service>/docs, health and readiness, the problem+json error funnel, and
+the CLI commands (`migrate`, `dead-letters`).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import flask_smorest
+from flask import Flask, g, request
+from marshmallow import Schema, fields
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from servicekit import commands, tokens
+from servicekit.config import Settings
+from servicekit.db import Database, close_request_session
+from servicekit.errors import handle_http_exception, register_error_handlers
+from servicekit.events.topology import Topology
+from servicekit.health import health_blueprint
+from servicekit.logs import accept_request_id, configure_logging, reset_request_id, set_request_id
+
+request_log = logging.getLogger("servicekit.request")
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    instance = fields.String()
+    request_id = fields.String()
+    errors = fields.Dict()
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest Blueprint whose auth decorators also document the bearer requirement."""
+
+    def login_required(self, view):
+        """The caller must present a valid access token (401 otherwise)."""
+        documented = self.doc(security=[{"bearerAuth": []}])(view)
+        return self.alt_response(401, schema=ProblemSchema, description="Not signed in")(
+            tokens.login_required(documented))
+
+    def staff_required(self, view):
+        """The caller must be signed in with the staff role (401/403 otherwise)."""
+        documented = self.doc(security=[{"bearerAuth": []}])(view)
+        return self.alt_response(403, schema=ProblemSchema, description="Staff only")(
+            self.alt_response(401, schema=ProblemSchema, description="Not signed in")(
+                tokens.staff_required(documented)))
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest's Api with errors answered as problem+json."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error):
+        return handle_http_exception(error)
+
+
+@dataclass
+class ServiceContext:
+    """What servicekit keeps per app, under app.extensions["servicekit"]."""
+
+    settings: Settings
+    db: Database
+    verifier: tokens.TokenVerifier
+    topology: Topology
+    package_dir: Path
+
+
+def create_service_app(settings: Settings, package_dir: Path, blueprints: Iterable[flask_smorest.Blueprint] = (),
+                       *, version: str = "0.1.0", description: str = "") -> Flask:
+    service = settings.service
+    configure_logging(service, settings.log_level)
+    app = Flask(service)
+    app.config.update(
+        TESTING=settings.testing,
+        API_TITLE=f"BeYou {service} API",
+        API_VERSION=version,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=f"/api/{service}",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={"info": {"description": description or f"The BeYou {service} service."}},
+    )
+    if settings.trusted_proxy_hops > 0:
+        hops = settings.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=0)
+
+    app.extensions["servicekit"] = ServiceContext(
+        settings=settings, db=Database(settings.database_url), verifier=tokens.verifier_for(settings),
+        topology=Topology(settings.bus_namespace), package_dir=package_dir)
+
+    api = Api(app)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    api.register_blueprint(health_blueprint(service))
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
+    register_error_handlers(app)
+    _install_request_hooks(app, service)
+    commands.register(app)
+    return app
+
+
+def _install_request_hooks(app: Flask, service: str) -> None:
+    @app.before_request
+    def start_request():
+        g.request_id = accept_request_id(request.headers.get("X-Request-ID"))
+        g.request_id_token = set_request_id(g.request_id)
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def finish_request(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        request_log.info("request", extra={
+            "method": request.method, "path": request.path, "status": response.status_code,
+            "remote_addr": request.remote_addr, "user_agent": request.user_agent.string,
+            "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
+        })
+        return response
+
+    @app.teardown_request
+    def end_request(exc):
+        close_request_session(exc)
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            reset_request_id(token)

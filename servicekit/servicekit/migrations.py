@@ -1,0 +1,105 @@
+"""Alembic wiring shared by every service: env.py body, the `migrate` command, table helpers.
+
+Each service keeps its own migration history in `services/<name>/migrations/`;
+`alembic.ini` sits next to it. `flask --app <name> migrate` upgrades to head while
+holding a PostgreSQL advisory lock, so several containers may run it at once.
+"""
+from __future__ import annotations
+
+import os
+import zlib
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command, context, op
+from alembic.config import Config
+from sqlalchemy import pool
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from servicekit.tables import metadata as servicekit_metadata
+
+
+def alembic_config(package_dir: Path, database_url: str) -> Config:
+    """The service's Alembic config: $ALEMBIC_CONFIG, else alembic.ini beside the package."""
+    path = Path(os.environ.get("ALEMBIC_CONFIG") or package_dir.parent / "alembic.ini")
+    if not path.is_file():
+        raise FileNotFoundError(f"alembic.ini not found at {path}; set ALEMBIC_CONFIG")
+    cfg = Config(str(path))
+    cfg.attributes["database_url"] = database_url
+    return cfg
+
+
+def upgrade(package_dir: Path, database_url: str, revision: str = "head") -> None:
+    """Upgrade the service database to `revision` under an advisory lock."""
+    cfg = alembic_config(package_dir, database_url)
+    lock_key = zlib.crc32(b"beyou.migrate." + package_dir.name.encode())
+    engine = sa.create_engine(database_url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.select(sa.func.pg_advisory_lock(lock_key)))
+            try:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+                conn.commit()
+            finally:
+                conn.execute(sa.select(sa.func.pg_advisory_unlock(lock_key)))
+                conn.commit()
+    finally:
+        engine.dispose()
+
+
+def run_env(target_metadata: sa.MetaData) -> None:
+    """The body of every service's migrations/env.py (online mode only)."""
+    config = context.config
+    targets = [target_metadata, servicekit_metadata]
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        context.configure(connection=connection, target_metadata=targets, compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    url = config.attributes.get("database_url") or os.environ["DATABASE_URL"]
+    engine = sa.create_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as conn:
+        context.configure(connection=conn, target_metadata=targets, compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+def create_servicekit_tables_v1() -> None:
+    """Create outbox, inbox and revoked_sessions as of servicekit 0.1 (called from a service migration)."""
+    op.create_table(
+        "outbox",
+        sa.Column("seq", sa.BigInteger, sa.Identity(), nullable=False),
+        sa.Column("event_id", UUID(as_uuid=True), nullable=False),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("envelope", JSONB, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("available_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("published_at", sa.DateTime(timezone=True)),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
+        sa.Column("last_error", sa.Text),
+        sa.PrimaryKeyConstraint("seq", name="pk_outbox"),
+        sa.UniqueConstraint("event_id", name="uq_outbox_event_id"),
+    )
+    op.create_index("ix_outbox_pending", "outbox", ["seq"], postgresql_where=sa.text("published_at IS NULL"))
+    op.create_table(
+        "inbox",
+        sa.Column("event_id", UUID(as_uuid=True), nullable=False),
+        sa.Column("consumer", sa.String(200), nullable=False),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("handled_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("event_id", "consumer", name="pk_inbox"),
+    )
+    op.create_table(
+        "revoked_sessions",
+        sa.Column("session_id", UUID(as_uuid=True), nullable=False),
+        sa.Column("user_id", UUID(as_uuid=True)),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("session_id", name="pk_revoked_sessions"),
+    )
+
+
+def drop_servicekit_tables_v1() -> None:
+    for name in ("revoked_sessions", "inbox", "outbox"):
+        op.drop_table(name)

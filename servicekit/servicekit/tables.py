@@ -1,0 +1,46 @@
+"""Tables servicekit owns in every service's database.
+
+Each service's first migration creates them with `migrations.create_servicekit_tables_v1()`;
+a change to them ships as a new versioned helper plus a migration in every service.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (BigInteger, Column, DateTime, Identity, Index, Integer, MetaData, String, Table, Text,
+                        func, text)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from servicekit.db import NAMING_CONVENTION
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+# Events waiting to be published, written in the same transaction as the state change.
+outbox = Table(
+    "outbox", metadata,
+    Column("seq", BigInteger, Identity(), primary_key=True),
+    Column("event_id", UUID(as_uuid=True), nullable=False, unique=True),
+    Column("event_type", String(200), nullable=False),
+    Column("envelope", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("available_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("published_at", DateTime(timezone=True)),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+)
+Index("ix_outbox_pending", outbox.c.seq, postgresql_where=outbox.c.published_at.is_(None))
+
+# Events already handled by a consumer: a redelivery finds its id here and has no second effect.
+inbox = Table(
+    "inbox", metadata,
+    Column("event_id", UUID(as_uuid=True), primary_key=True),
+    Column("consumer", String(200), primary_key=True),
+    Column("event_type", String(200), nullable=False),
+    Column("handled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Sessions revoked by auth (`auth.session.revoked`); their access tokens are refused until they expire.
+revoked_sessions = Table(
+    "revoked_sessions", metadata,
+    Column("session_id", UUID(as_uuid=True), primary_key=True),
+    Column("user_id", UUID(as_uuid=True)),
+    Column("revoked_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,19 @@
+"""The BeYou marketplace service: categories, items and images, carts, orders, payments and sales figures."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from servicekit.app import create_service_app
+
+from marketplace.api import blueprints
+from marketplace.config import Config
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the marketplace app from the environment, with `config` overriding it (tests)."""
+    settings = Config.load(config)
+    return create_service_app(settings, Path(__file__).parent, blueprints,
+                              description="Categories, items and images, carts, orders, payments and sales figures.")

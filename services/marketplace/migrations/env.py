@@ -1,0 +1,5 @@
+from servicekit.migrations import run_env
+
+from marketplace.models import Base
+
+run_env(Base.metadata)

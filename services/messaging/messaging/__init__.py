@@ -1,0 +1,19 @@
+"""The BeYou messaging service: conversations, participants, standard and end-to-end encrypted messages, attachments, read state."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from servicekit.app import create_service_app
+
+from messaging.api import blueprints
+from messaging.config import Config
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the messaging app from the environment, with `config` overriding it (tests)."""
+    settings = Config.load(config)
+    return create_service_app(settings, Path(__file__).parent, blueprints,
+                              description="Conversations, participants, standard and end-to-end encrypted messages, attachments, read state.")

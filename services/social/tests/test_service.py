@@ -1,0 +1,5 @@
+from servicekit.testing import ServiceContract
+
+
+class TestTheSocialService(ServiceContract):
+    service = "social"
