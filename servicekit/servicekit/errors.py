@@ -99,6 +99,8 @@ def handle_http_exception(error: HTTPException) -> Response:
     headers.pop("Content-Type", None)
     if status == 422:
         detail = "The request has invalid fields; see errors."
+    elif status == 400 and errors:
+        detail = "The request could not be read; see errors."
     return problem_response(status, error.name, detail, errors=errors, headers=headers)
 
 
