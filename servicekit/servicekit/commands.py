@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from servicekit import migrations
 from servicekit.events.deadletters import list_dead_letters, replay_dead_letters
@@ -14,6 +15,7 @@ def _context():
 
 @click.command("migrate")
 @click.option("--revision", default="head", show_default=True)
+@with_appcontext
 def migrate(revision: str) -> None:
     """Upgrade this service's database (safe to run concurrently)."""
     ctx = _context()
@@ -28,6 +30,7 @@ def dead_letters() -> None:
 
 @dead_letters.command("list")
 @click.option("--limit", default=100, show_default=True)
+@with_appcontext
 def list_command(limit: int) -> None:
     """Print dead letters as JSON lines (they stay in the queue)."""
     ctx = _context()
@@ -38,6 +41,7 @@ def list_command(limit: int) -> None:
 @dead_letters.command("replay")
 @click.argument("event_ids", nargs=-1)
 @click.option("--all", "replay_all", is_flag=True, help="Replay every dead letter.")
+@with_appcontext
 def replay_command(event_ids: tuple[str, ...], replay_all: bool) -> None:
     """Send dead letters (the given event ids, or --all) back to the live queue."""
     if not event_ids and not replay_all:

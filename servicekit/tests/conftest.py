@@ -1,15 +1,26 @@
+import uuid
+
 import pytest
 import sqlalchemy as sa
 
 from servicekit.tables import metadata as servicekit_metadata
+from servicekit.testing import EventProbe, delete_namespace
 
 import demo_service as demo
 
 
 @pytest.fixture
-def settings(service_settings, bus_namespace):
+def namespace(amqp_url):
+    """A bus namespace of this test alone, so no event crosses from one test to another."""
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    yield name
+    delete_namespace(amqp_url, name)
+
+
+@pytest.fixture
+def settings(service_settings, namespace):
     """Overrides for a demo app on a fresh database with servicekit's tables and the demo tables."""
-    overrides = service_settings("servicekit")
+    overrides = service_settings("servicekit", BUS_NAMESPACE=namespace)
     engine = sa.create_engine(overrides["DATABASE_URL"])
     servicekit_metadata.create_all(engine)
     demo.metadata.create_all(engine)
@@ -27,3 +38,11 @@ def app(settings):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def probe(amqp_url, namespace):
+    """Sees every event published in this test's namespace."""
+    probe = EventProbe(amqp_url, namespace)
+    yield probe
+    probe.close()

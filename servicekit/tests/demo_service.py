@@ -143,3 +143,28 @@ def effect_counts(db) -> dict[uuid.UUID, int]:
     with db.session() as session:
         rows = session.execute(sa.select(effects.c.event_id, sa.func.count()).group_by(effects.c.event_id))
         return {event_id: n for event_id, n in rows}
+
+
+# --- consumers that misbehave on purpose, run in a child process by the tests --------
+
+def run_consumer_that_dies_before_ack(settings: dict) -> None:
+    """Handle one event, commit, and die before acking it (as a crash or OOM kill would)."""
+    import os
+    import threading
+
+    from servicekit.events.consumer import Consumer
+
+    class DiesBeforeAck(Consumer):
+        def acknowledge(self, channel, delivery_tag, event):
+            os._exit(3)
+
+    app = create_app(settings)
+    ctx = app.extensions["servicekit"]
+    DiesBeforeAck(ctx.db, ctx.settings.amqp_url, ctx.topology, "test", counting_handlers).run(threading.Event())
+
+
+def run_worker_process(settings: dict) -> None:
+    """The demo service's worker, as `python -m <service>.worker` runs it."""
+    from servicekit.worker import run_worker
+
+    run_worker(create_app(settings), counting_handlers)

@@ -126,7 +126,8 @@ class OutboxRelay:
             callback=lambda _frame: channel.confirm_delivery(self._on_confirmation, callback=self._on_ready))
 
     def _on_channel_closed(self, channel, reason) -> None:
-        log.warning("relay channel closed", extra={"error": str(reason)})
+        if not self._stop.is_set():
+            log.warning("relay channel closed", extra={"error": str(reason)})
         if self._connection is not None and self._connection.is_open:
             self._connection.close()
 
