@@ -55,7 +55,7 @@ class Settings:
             elif name in environ:
                 raw = environ[name]
             elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-                raise ConfigError(f"{name} is not set (required by the {cls.service} service)")
+                raise ConfigError(f"{name} is not set (required by the {getattr(cls, 'service', 'this')} service)")
             else:
                 continue
             values[field.name] = _coerce(name, raw, hints[field.name])

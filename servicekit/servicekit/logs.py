@@ -33,7 +33,7 @@ def reset_request_id(token) -> None:
 
 def accept_request_id(header_value: str | None) -> str:
     """The client's id if it is a sane token, a fresh one otherwise (never log raw input)."""
-    if header_value and _SANE_ID.match(header_value):
+    if header_value and _SANE_ID.fullmatch(header_value):
         return header_value
     return uuid.uuid4().hex
 
@@ -57,9 +57,9 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler._servicekit = True  # type: ignore[attr-defined]
         handler.setFormatter(JsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-            timestamp=False,
+            "%(levelname)s %(name)s %(message)s %(service)s %(request_id)s",
+            rename_fields={"levelname": "level", "name": "logger"},
+            timestamp="time",  # UTC, ISO-8601
         ))
         root.addHandler(handler)
     for existing in list(handler.filters):

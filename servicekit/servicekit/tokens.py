@@ -82,6 +82,8 @@ class JWKSClient:
         with self._lock:
             if kid not in self._keys and self._may_refetch():
                 self._fetch()
+            if not self._keys:  # auth unreachable: the token may be fine, so not a 401
+                raise ServiceUnavailable("token verification keys are unavailable")
             try:
                 return self._keys[kid]
             except KeyError:
@@ -104,10 +106,18 @@ class JWKSClient:
                 raise ServiceUnavailable("token verification keys are unavailable") from exc
             return
         keys: dict[str, Ed25519PublicKey] = {}
-        for document in documents[: self.max_keys]:
-            if document.get("kty") == "OKP" and document.get("crv") == "Ed25519" and document.get("kid"):
-                if document.get("use", "sig") == "sig":
-                    keys[document["kid"]] = jwt.PyJWK(document, algorithm="EdDSA").key
+        for document in documents:
+            if not isinstance(document, dict) or document.get("kty") != "OKP" or document.get("crv") != "Ed25519":
+                continue
+            if not document.get("kid") or document.get("use", "sig") != "sig":
+                continue
+            try:
+                keys[document["kid"]] = jwt.PyJWK(document, algorithm="EdDSA").key
+            except (jwt.PyJWTError, ValueError, TypeError) as exc:
+                log.warning("JWKS key skipped", extra={"kid": document.get("kid"), "error": str(exc)})
+        if len(keys) > self.max_keys:  # keys are listed oldest first; the newest sign current tokens
+            log.warning("JWKS has too many keys; keeping the newest", extra={"count": len(keys)})
+            keys = dict(list(keys.items())[-self.max_keys:])
         self._keys = keys
 
 

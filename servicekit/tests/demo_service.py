@@ -155,7 +155,7 @@ def run_consumer_that_dies_before_ack(settings: dict) -> None:
     from servicekit.events.consumer import Consumer
 
     class DiesBeforeAck(Consumer):
-        def acknowledge(self, channel, delivery_tag, event):
+        def acknowledge(self, channel, last_delivery_tag, events):
             os._exit(3)
 
     app = create_app(settings)

@@ -83,9 +83,9 @@ class RecordingConsumer(Consumer):
         super().__init__(*args, **kwargs)
         self.acked = []
 
-    def acknowledge(self, channel, delivery_tag, event):
-        super().acknowledge(channel, delivery_tag, event)
-        self.acked.append(event.id)
+    def acknowledge(self, channel, last_delivery_tag, events):
+        super().acknowledge(channel, last_delivery_tag, events)
+        self.acked.extend(event.id for event in events)
 
 
 def consumer_for(app, handlers, cls=RecordingConsumer):

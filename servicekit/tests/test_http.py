@@ -159,8 +159,8 @@ def test_a_request_without_an_id_gets_a_generated_one(client, logs):
     assert logs.find("request", request_id=request_id)
 
 
-@pytest.mark.parametrize("insane_id", ["x" * 300, "has spaces", "line\nbreak", "quote\"and{brace}"],
-                         ids=["too long", "spaces", "newline", "punctuation"])
+@pytest.mark.parametrize("insane_id", ["x" * 300, "has spaces", "line\nbreak", "trailing\n", "quote\"and{brace}"],
+                         ids=["too long", "spaces", "newline", "trailing newline", "punctuation"])
 def test_an_insane_request_id_is_replaced_by_a_generated_one(client, logs, insane_id):
     # Sent through the WSGI environ: werkzeug's client would refuse to send some of these headers.
     response = client.get("/api/test/no-such-thing", environ_base={"HTTP_X_REQUEST_ID": insane_id})

@@ -223,3 +223,35 @@ def test_a_revoked_session_is_refused_while_the_users_other_sessions_still_work(
     assert body["detail"] == "session revoked"
     assert response.status_code == 200
     assert response.json["session_id"] == str(other)
+
+
+def test_while_the_jwks_stays_unreachable_every_request_is_unavailable_not_unauthorized(app_with, token_issuer):
+    client = app_with(JWKS_URL="http://127.0.0.1:1/jwks.json", JWKS_REFETCH_SECONDS=60).test_client()
+    token = token_issuer.issue()
+
+    statuses = [client.get(ME, headers=bearer(token)).status_code for _ in range(3)]
+
+    assert statuses == [503, 503, 503]
+
+
+def test_the_newest_key_of_an_oversized_jwks_is_kept(app_with):
+    from servicekit.testing import TokenIssuer
+
+    issuer = TokenIssuer()
+    try:
+        for _ in range(20):  # 21 keys, more than the 16 a service keeps
+            issuer.rotate()
+        client = app_with(JWKS_URL=issuer.jwks_url).test_client()
+
+        assert client.get(ME, headers=bearer(issuer.issue())).status_code == 200
+    finally:
+        issuer.close()
+
+
+def test_a_malformed_key_in_the_jwks_is_skipped_and_the_good_ones_still_work(app_with, token_issuer, monkeypatch):
+    good = token_issuer.jwks()
+    broken = {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "broken", "x": "%%%"}, *good["keys"]]}
+    monkeypatch.setattr(token_issuer, "jwks", lambda: broken)
+    client = app_with().test_client()
+
+    assert client.get(ME, headers=bearer(token_issuer.issue())).status_code == 200

@@ -1,12 +1,19 @@
 """The consumer runner: a service's durable queue, handled exactly once in effect.
 
-For each message: the handler runs in a database transaction that also inserts
-the event id into `inbox`; the message is acked only after that transaction
-commits. A redelivered event finds its id in the inbox and is acked with no
-second effect (the inbox insert comes first, so a concurrent duplicate waits on
-the row and then skips). A failing handler's event is republished to a retry
-queue that holds it for the next back-off delay, then to the dead-letter queue
-once `max_attempts` is reached; a malformed message goes there at once.
+Messages are taken in batches (up to the prefetch count that has arrived) and
+handled in one database transaction that also inserts each event id into
+`inbox`; the batch is acked only after that transaction commits. A redelivered
+event finds its id in the inbox and is acked with no second effect (the inbox
+insert comes first, so a concurrent duplicate waits on the row and then skips).
+
+If any handler in a batch fails, the batch is rolled back and handled again one
+event per transaction, so only the failing event is affected: it is republished
+to a retry queue that holds it for the next back-off delay, and to the
+dead-letter queue once `max_attempts` is reached. A malformed message goes
+there at once. A lost database connection is not the event's fault: the
+messages go back to the queue unacked and the consumer reconnects.
+
+Handlers run inside the consumer's transaction and must not commit.
 """
 from __future__ import annotations
 
@@ -16,7 +23,9 @@ import threading
 from collections.abc import Sequence
 
 import pika
+import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
 
 from servicekit.db import Database
 from servicekit.events.envelope import Event, MalformedEvent
@@ -66,67 +75,82 @@ class Consumer:
             self.topology.declare_consumer(channel, self.service, self.handlers.event_types, self.retry_delays_ms)
             channel.confirm_delivery()
             channel.basic_qos(prefetch_count=self.prefetch)
+            arrived: list[tuple] = []
+            channel.basic_consume(self.queue, lambda _ch, method, props, body: arrived.append((method, props, body)))
             log.info("consumer ready", extra={"queue": self.queue, "event_types": self.handlers.event_types})
-            for method, properties, body in channel.consume(self.queue, inactivity_timeout=0.5):
-                if stop.is_set():
-                    break
-                if method is not None:
-                    self.handle(channel, method, properties, body)
-            channel.cancel()  # unacked prefetched messages return to the queue
+            while not stop.is_set():
+                connection.process_data_events(time_limit=0 if arrived else 0.5)
+                if arrived:
+                    batch = list(arrived)
+                    arrived.clear()
+                    self.handle_batch(channel, batch)
         finally:
             if connection.is_open:
-                connection.close()
+                connection.close()  # unacked messages return to the queue
 
-    def handle(self, channel, method, properties, body: bytes) -> None:
-        attempts = int((properties.headers or {}).get("x-attempts", 0))
+    def handle_batch(self, channel, messages: list[tuple]) -> None:
+        """Handle delivered messages; ack them all once their effects are committed."""
+        events: list[tuple[Event, object]] = []
+        for _method, properties, body in messages:
+            try:
+                events.append((Event.from_json(body), properties))
+            except MalformedEvent as exc:
+                log.error("malformed message dead-lettered", extra={"queue": self.queue, "error": str(exc)})
+                attempts = int((properties.headers or {}).get("x-attempts", 0))
+                self._forward(channel, properties, body, self.topology.dead_queue(self.service), attempts, str(exc))
         try:
-            event = Event.from_json(body)
-        except MalformedEvent as exc:
-            log.error("malformed message dead-lettered", extra={"queue": self.queue, "error": str(exc)})
-            self._forward(channel, properties, body, self.topology.dead_queue(self.service), attempts, str(exc))
-            channel.basic_ack(method.delivery_tag)
-            return
+            with self.db.transaction() as session:
+                for event, _properties in events:
+                    self._apply(session, event)
+        except (sa.exc.OperationalError, sa.exc.InterfaceError):
+            raise  # the database, not the events: leave them unacked, reconnect
+        except Exception:
+            for event, properties in events:  # isolate the failing event(s)
+                self._handle_alone(channel, properties, event)
+        self.acknowledge(channel, messages[-1][0].delivery_tag, [event for event, _ in events])
+
+    def _apply(self, session: Session, event: Event) -> None:
         token = set_request_id(event.request_id)
         try:
-            self._handle_event(channel, properties, body, event, attempts)
-            self.acknowledge(channel, method.delivery_tag, event)
+            handler = self.handlers.get(event.type)
+            if handler is None:
+                log.warning("no handler for event; dropped", extra={"event_type": event.type,
+                                                                     "event_id": str(event.id)})
+                return
+            claimed = session.execute(
+                insert(inbox).values(event_id=event.id, consumer=self.queue, event_type=event.type)
+                .on_conflict_do_nothing().returning(inbox.c.event_id)).first()
+            if claimed is None:
+                log.info("duplicate event skipped", extra={"event_type": event.type, "event_id": str(event.id)})
+                return
+            handler(session, event)
+            log.debug("event handled", extra={"event_type": event.type, "event_id": str(event.id)})
         finally:
             reset_request_id(token)
 
-    def _handle_event(self, channel, properties, body: bytes, event: Event, attempts: int) -> None:
-        handler = self.handlers.get(event.type)
-        if handler is None:
-            log.warning("no handler for event; dropped", extra={"event_type": event.type, "event_id": str(event.id)})
-            return
+    def _handle_alone(self, channel, properties, event: Event) -> None:
+        """Handle one event in its own transaction; on failure send it to retry or dead letters."""
         try:
             with self.db.transaction() as session:
-                claimed = session.execute(
-                    insert(inbox).values(event_id=event.id, consumer=self.queue, event_type=event.type)
-                    .on_conflict_do_nothing().returning(inbox.c.event_id)).first()
-                if claimed is None:
-                    log.info("duplicate event skipped", extra={"event_type": event.type, "event_id": str(event.id)})
-                    return
-                handler(session, event)
+                self._apply(session, event)
+        except (sa.exc.OperationalError, sa.exc.InterfaceError):
+            raise
         except Exception as exc:
-            attempts += 1
-            error = f"{type(exc).__name__}: {exc}"[:1000]
+            attempts = int((properties.headers or {}).get("x-attempts", 0)) + 1
+            extra = {"event_type": event.type, "event_id": str(event.id), "attempts": attempts}
             if attempts >= self.max_attempts:
-                log.error("event dead-lettered", exc_info=True,
-                          extra={"event_type": event.type, "event_id": str(event.id), "attempts": attempts})
+                log.error("event dead-lettered", exc_info=True, extra=extra)
                 target = self.topology.dead_queue(self.service)
             else:
                 delay = self.retry_delays_ms[min(attempts, len(self.retry_delays_ms)) - 1]
-                log.warning("event handler failed; will retry", exc_info=True,
-                            extra={"event_type": event.type, "event_id": str(event.id),
-                                   "attempts": attempts, "retry_in_ms": delay})
+                log.warning("event handler failed; will retry", exc_info=True, extra={**extra, "retry_in_ms": delay})
                 target = self.topology.retry_queue(self.service, delay)
-            self._forward(channel, properties, body, target, attempts, error)
-            return
-        log.info("event handled", extra={"event_type": event.type, "event_id": str(event.id)})
+            body = event.to_json().encode()
+            self._forward(channel, properties, body, target, attempts, f"{type(exc).__name__}: {exc}"[:1000])
 
-    def acknowledge(self, channel, delivery_tag: int, event: Event) -> None:
-        """Ack after the handler's transaction committed (or the event was forwarded)."""
-        channel.basic_ack(delivery_tag)
+    def acknowledge(self, channel, last_delivery_tag: int, events: list[Event]) -> None:
+        """Ack every message up to `last_delivery_tag`: their effects are committed or forwarded."""
+        channel.basic_ack(last_delivery_tag, multiple=True)
 
     def _forward(self, channel, properties, body: bytes, queue: str, attempts: int, error: str) -> None:
         """Republish a copy to `queue` (a retry or the dead-letter queue); confirmed before the ack."""
