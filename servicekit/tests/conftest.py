@@ -36,6 +36,19 @@ def app(settings):
 
 
 @pytest.fixture
+def app_with(settings):
+    """`app_with(**overrides)`: a demo app with settings changed from the test defaults."""
+    apps = []
+
+    def make(**overrides):
+        apps.append(demo.create_app({**settings, **overrides}))
+        return apps[-1]
+    yield make
+    for app in apps:
+        app.extensions["servicekit"].db.dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -52,19 +52,6 @@ def logs(app):
     handler.setStream(previous)
 
 
-@pytest.fixture
-def app_with(settings):
-    """`app_with(**overrides)`: a demo app with settings changed from the test defaults."""
-    apps = []
-
-    def make(**overrides):
-        apps.append(demo_service.create_app({**settings, **overrides}))
-        return apps[-1]
-    yield make
-    for app in apps:
-        app.extensions["servicekit"].db.dispose()
-
-
 # --- errors as problem+json ---------------------------------------------------------
 
 def test_invalid_input_is_a_422_problem_with_an_error_per_field(client):

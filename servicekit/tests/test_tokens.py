@@ -12,7 +12,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-import demo_service
 from servicekit.tables import revoked_sessions
 
 PROBLEM_JSON = "application/problem+json"
@@ -45,19 +44,6 @@ def assert_refused(response, status: int = 401) -> dict:
 
 def in_the_future(seconds: int) -> dt.datetime:
     return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def app_with(settings):
-    """`app_with(**overrides)`: a demo app with settings changed from the test defaults."""
-    apps = []
-
-    def make(**overrides):
-        apps.append(demo_service.create_app({**settings, **overrides}))
-        return apps[-1]
-    yield make
-    for app in apps:
-        app.extensions["servicekit"].db.dispose()
 
 
 # --- accepted -----------------------------------------------------------------------
