@@ -46,6 +46,7 @@ stop_leftovers() {
 stop_postgres() {
     [[ -f $RUN/postgres.started ]] || return 0
     local pgdata="$DEV/pgdata" pgctl
+    [[ -f $pgdata/PG_VERSION ]] || { rm -f "$RUN/postgres.started"; return 0; }
     pgctl="$(ls -d /usr/lib/postgresql/"$(cat "$pgdata/PG_VERSION")"/bin/pg_ctl 2>/dev/null || command -v pg_ctl)"
     if [[ -f $pgdata/postmaster.pid ]]; then
         say "stopping PostgreSQL"

@@ -64,7 +64,7 @@ fi
 say "installing python dependencies into $VENV"
 editable=()
 for p in "${pkgs[@]}"; do editable+=(-e "$p"); done
-"$VENV/bin/pip" install --disable-pip-version-check -q \
+"$VENV/bin/pip" install --disable-pip-version-check -qq \
     -c constraints-dev.txt -r requirements-dev.txt "${editable[@]}"
 echo "$want" >"$STAMP"
 say "python environment ready ($VENV)"

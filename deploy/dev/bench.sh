@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Benchmarks (`make bench`): every bench/*.py script, run with the project's
+# python and the test environment (.dev/env/test.env: database admin URL, broker
+# URL, gateway URL). Each script prints its own figures. Fails if a script fails
+# or if there is none.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+"$ROOT/deploy/dev/infra.sh"
+"$ROOT/deploy/dev/python.sh"
+# shellcheck disable=SC1091
+. "$ENVDIR/test.env"
+
+shopt -s nullglob
+scripts=(bench/*.py)
+[[ ${#scripts[@]} -gt 0 ]] || die "no benchmark scripts in bench/"
+
+failed=()
+for script in "${scripts[@]}"; do
+    say "bench: $script"
+    "$VENV/bin/python" "$script" || failed+=("$script")
+done
+[[ ${#failed[@]} -eq 0 ]] || die "failed: ${failed[*]}"
