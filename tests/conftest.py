@@ -44,8 +44,10 @@ def _native_stack_running() -> bool:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except (OSError, ValueError):
         return False
-    # Field 22 of /proc/<pid>/stat (the start time) tells a recycled pid apart.
-    return stat.rsplit(") ", 1)[1].split()[19] == start_time
+    # After the command name: the state (Z = exited, unreaped), and as field 22
+    # of the whole line the start time, which tells a recycled pid apart.
+    fields = stat.rsplit(") ", 1)[1].split()
+    return fields[0] != "Z" and fields[19] == start_time
 
 
 @pytest.fixture(scope="session")

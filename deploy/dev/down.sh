@@ -22,7 +22,9 @@ stop_honcho() {
     stopped_any=1
     kill -TERM "$pid" 2>/dev/null || true
     # honcho gives its children 5 s after SIGTERM, then kills them.
-    wait_exit "$pid" 30 || { warn "honcho did not exit; killing it"; kill -KILL "$pid" 2>/dev/null || true; }
+    # Its process group (up.sh made honcho a session leader) also holds honcho's
+    # helper processes; the services themselves are handled by stop_leftovers.
+    wait_exit "$pid" 30 || { warn "honcho did not exit; killing it"; kill -KILL -- "-$pid" 2>/dev/null || true; }
     rm -f "$RUN/honcho.pid"
 }
 

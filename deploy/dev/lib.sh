@@ -52,19 +52,26 @@ proc_start_time() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20
 
 record_pid() { echo "$1 $(proc_start_time "$1")" >"$2"; }
 
-# Prints the pid recorded in $1 if that very process is still alive.
+# True while process $1 runs (a zombie has exited, it only awaits its parent).
+running() {
+    local state
+    state="$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)"
+    [[ -n $state && $state != Z ]]
+}
+
+# Prints the pid recorded in $1 if that very process is still running.
 live_pid() {
     local pid start
     [[ -s $1 ]] || return 1
     read -r pid start <"$1"
-    [[ -n $pid && -n $start && "$(proc_start_time "$pid")" == "$start" ]] || return 1
+    [[ -n $pid && -n $start && "$(proc_start_time "$pid")" == "$start" ]] && running "$pid" || return 1
     echo "$pid"
 }
 
 # Wait up to $2 seconds for process $1 to exit; true if it did.
 wait_exit() {
     local pid=$1 deadline=$((SECONDS + $2))
-    while kill -0 "$pid" 2>/dev/null; do
+    while running "$pid"; do
         (( SECONDS >= deadline )) && return 1
         sleep 0.2
     done
