@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make up`: the whole system in containers, gateway on http://localhost:$BEYOU_HTTP_PORT.
+#
+#   OFFLINE=1            build the base images from Debian packages first and use
+#                        them (no container registry needed)
+#   BEYOU_HTTP_PORT      published gateway port (8080)
+#   BEYOU_READY_TIMEOUT  seconds to wait for every service to be ready (240)
+#   COMPOSE_PROJECT_NAME stack name (beyou)
+#
+# Installs docker and compose if missing, starts the engine if it is not running,
+# creates .env with random passwords on first run, builds, starts, and returns
+# once every /api/<service>/readyz answers 200 through the gateway.
+set -Eeuo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$ROOT/deploy/offline/images.sh"
+
+start=$SECONDS
+ensure_docker_installed
+ensure_docker_running
+ensure_env_file
+
+if [[ ${OFFLINE:-0} == 1 ]]; then
+    "$ROOT/deploy/offline/build-base-images.sh"
+    use_offline_images
+fi
+
+log "building and starting $COMPOSE_PROJECT_NAME ..."
+if ! compose up -d --build --remove-orphans; then
+    [[ ${OFFLINE:-0} == 1 ]] || log "hint: no registry reachable? \`make up OFFLINE=1\` builds the base images locally"
+    die "compose up failed"
+fi
+
+# nginx resolves upstream names when it starts; an API container re-created by
+# this run may have a new address. A reload (SIGHUP) re-resolves them.
+compose kill -s HUP gateway >/dev/null 2>&1 || true
+
+log "waiting for every service to be ready through the gateway ..."
+wait_until_ready "${BEYOU_READY_TIMEOUT:-240}" || die "the stack did not become ready"
+log "up in $((SECONDS - start))s: http://127.0.0.1:$BEYOU_HTTP_PORT (make down to stop)"
