@@ -18,7 +18,7 @@ AMQP_PORT=5672
 HTTP_PORT="${BEYOU_HTTP_PORT:-8080}"
 GATEWAY_URL="http://127.0.0.1:$HTTP_PORT"
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+say() { if [[ -t 2 ]]; then printf '\033[1m==> %s\033[0m\n' "$*" >&2; else printf '==> %s\n' "$*" >&2; fi; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
