@@ -24,7 +24,7 @@ pg_bindir() {
         d="$(dirname "$(readlink -f "$p")")"
         [[ -x $d/pg_ctl && -x $d/postgres && -x $d/psql ]] && { echo "$d"; return; }
     fi
-    for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r); do
         [[ -x $d/initdb && -x $d/pg_ctl && -x $d/postgres && -x $d/psql ]] && { echo "$d"; return; }
     done
     return 1
@@ -162,7 +162,7 @@ start_postgres() {
 
 psql_super() {
     as_pg "$PGBIN/psql" -h "$PG_SOCKET_DIR" -p "$PG_PORT" -U "$PG_OS_USER" -d postgres \
-        -X -q -v ON_ERROR_STOP=1 "$@"
+        -X -q -v ON_ERROR_STOP=1
 }
 
 # Roles and databases. Passwords travel on stdin, never on a command line.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared by the deploy/dev scripts (sourced, never run). Paths, the service
 # list, messages and the few system helpers every script needs.
 

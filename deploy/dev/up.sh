@@ -85,6 +85,7 @@ start_honcho() {
     # Own session: the stack outlives this terminal. The inner bash records its pid
     # (which exec hands on to honcho) so down.sh can find exactly this process.
     # `-e /dev/null`: no repository .env file leaks into the processes.
+    # shellcheck disable=SC2016  # expanded by the inner bash
     setsid bash -c '. "$1"; record_pid $$ "$2"; shift 2; exec "$@"' _ \
         "$ROOT/deploy/dev/lib.sh" "$RUN/honcho.pid" \
         "$VENV/bin/honcho" start -f "$PROCFILE" -d "$ROOT" -e /dev/null --no-colour \
