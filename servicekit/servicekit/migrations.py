@@ -16,6 +16,7 @@ from alembic.config import Config
 from sqlalchemy import pool
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from servicekit.tables import OUTBOX_NOTIFY_DDL
 from servicekit.tables import metadata as servicekit_metadata
 
 
@@ -83,6 +84,8 @@ def create_servicekit_tables_v1() -> None:
         sa.UniqueConstraint("event_id", name="uq_outbox_event_id"),
     )
     op.create_index("ix_outbox_pending", "outbox", ["seq"], postgresql_where=sa.text("published_at IS NULL"))
+    for statement in OUTBOX_NOTIFY_DDL:
+        op.execute(statement)
     op.create_table(
         "inbox",
         sa.Column("event_id", UUID(as_uuid=True), nullable=False),
@@ -103,3 +106,4 @@ def create_servicekit_tables_v1() -> None:
 def drop_servicekit_tables_v1() -> None:
     for name in ("revoked_sessions", "inbox", "outbox"):
         op.drop_table(name)
+    op.execute("DROP FUNCTION servicekit_outbox_notify()")

@@ -5,8 +5,8 @@ a change to them ships as a new versioned helper plus a migration in every servi
 """
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, Column, DateTime, Identity, Index, Integer, MetaData, String, Table, Text,
-                        func, text)
+from sqlalchemy import (DDL, BigInteger, Column, DateTime, Identity, Index, Integer, MetaData, String, Table, Text,
+                        event, func, text)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from servicekit.db import NAMING_CONVENTION
@@ -27,6 +27,18 @@ outbox = Table(
     Column("last_error", Text),
 )
 Index("ix_outbox_pending", outbox.c.seq, postgresql_where=outbox.c.published_at.is_(None))
+
+# Wake the relays when outbox rows commit: a statement trigger, so publishing costs one
+# round trip and nothing that inserts into the outbox can forget the NOTIFY.
+OUTBOX_NOTIFY_CHANNEL = "servicekit_outbox"
+OUTBOX_NOTIFY_DDL = (
+    f"""CREATE FUNCTION servicekit_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN PERFORM pg_notify('{OUTBOX_NOTIFY_CHANNEL}', ''); RETURN NULL; END $$""",
+    """CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
+    FOR EACH STATEMENT EXECUTE FUNCTION servicekit_outbox_notify()""",
+)
+for statement in OUTBOX_NOTIFY_DDL:
+    event.listen(outbox, "after_create", DDL(statement))
 
 # Events already handled by a consumer: a redelivery finds its id here and has no second effect.
 inbox = Table(

@@ -1,20 +1,18 @@
 """Producing: events go into the `outbox` table in the caller's transaction.
 
-A NOTIFY on commit wakes the relay at once; a rolled-back transaction leaves
-neither a row nor a notification, so its event is never published.
+A trigger on the table NOTIFYs the relays, delivered on commit only; a
+rolled-back transaction leaves neither a row nor a notification, so its event
+is never published.
 """
 from __future__ import annotations
 
 import json
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from servicekit.events.envelope import Event
 from servicekit.tables import outbox
-
-NOTIFY_CHANNEL = "servicekit_outbox"
 
 
 def publish(session: Session, event_type: str, payload: dict[str, Any], *, version: int = 1) -> Event:
@@ -22,5 +20,4 @@ def publish(session: Session, event_type: str, payload: dict[str, Any], *, versi
     event = Event.new(event_type, payload, version)
     session.execute(outbox.insert().values(
         event_id=event.id, event_type=event.type, envelope=json.loads(event.to_json())))
-    session.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")))
     return event

@@ -26,9 +26,8 @@ import sqlalchemy as sa
 from pika.adapters.select_connection import IOLoop
 
 from servicekit.db import Database
-from servicekit.events.outbox import NOTIFY_CHANNEL
 from servicekit.events.topology import Topology
-from servicekit.tables import outbox
+from servicekit.tables import OUTBOX_NOTIFY_CHANNEL, outbox
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +148,7 @@ class OutboxRelay:
             args = self.db.engine.url.translate_connect_args(username="user", database="dbname")
             listen = psycopg2.connect(**args, connect_timeout=5)
             listen.autocommit = True
-            listen.cursor().execute(f"LISTEN {NOTIFY_CHANNEL}")
+            listen.cursor().execute(f"LISTEN {OUTBOX_NOTIFY_CHANNEL}")
         except psycopg2.Error as exc:
             log.warning("relay cannot LISTEN; polling only", extra={"error": str(exc)})
             return
