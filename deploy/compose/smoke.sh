@@ -50,8 +50,10 @@ is_ready() { curl -fsS -o /dev/null --max-time 10 "$base/api/$1/readyz"; }
 
 # DESIGN.md: no service role can open another service's database.
 cannot_open_other_database() {
-    ! compose exec -T postgres sh -c \
-        'PGPASSWORD="$AUTH_DB_PASSWORD" psql -h 127.0.0.1 -U auth -d social -c "select 1"' >/dev/null 2>&1
+    local out
+    out=$(compose exec -T postgres sh -c \
+        'PGPASSWORD="$AUTH_DB_PASSWORD" psql -h 127.0.0.1 -U auth -d social -c "select 1"' 2>&1) || true
+    [[ $out == *"permission denied for database"* ]]
 }
 
 check "stack up (OFFLINE=1, port $BEYOU_HTTP_PORT)" stack_up
