@@ -60,8 +60,11 @@ def test_an_upload_over_one_megabyte_reaches_the_service(gateway, request_log):
     response = gateway.post("/api/messaging/attachments", data=b"x" * (3 * ONE_MEGABYTE),
                             headers={"Content-Type": "application/octet-stream", "X-Request-ID": request_id})
 
-    assert response.status_code != 413
-    assert request_log("messaging", request_id)["path"] == "/api/messaging/attachments"
+    logged = request_log("messaging", request_id)
+    assert logged["path"] == "/api/messaging/attachments"
+    # The client gets the service's own answer: not a 413, and not a 502 from a broken pipe
+    # when the service answers before reading the body.
+    assert response.status_code == logged["status"] < 500
 
 
 def test_the_request_id_a_client_sends_is_echoed_and_reaches_the_service(gateway, request_log):

@@ -123,6 +123,7 @@ def _install_request_hooks(app: Flask, service: str) -> None:
 
     @app.after_request
     def finish_request(response):
+        _drain_unread_body()
         response.headers["X-Request-ID"] = g.get("request_id", "")
         request_log.info("request", extra={
             "method": request.method, "path": request.path, "status": response.status_code,
@@ -137,3 +138,14 @@ def _install_request_hooks(app: Flask, service: str) -> None:
         token = g.pop("request_id_token", None)
         if token is not None:
             reset_request_id(token)
+
+
+def _drain_unread_body() -> None:
+    """Read what the view left of the request body before answering.
+
+    A server that answers early (401, 404) and closes with body bytes unread makes
+    the gateway, still sending them, fail with a broken pipe and answer 502.
+    """
+    stream = request.stream
+    while stream.read(64 * 1024):
+        pass

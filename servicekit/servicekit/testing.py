@@ -342,4 +342,4 @@ class ServiceContract:
         def revoked():
             with ctx.db.session() as session:
                 return session_is_revoked(session, session_id)
-        wait_until(revoked, timeout=20, message="the revocation to reach the denylist")
+        wait_until(revoked, timeout=90, message="the revocation to reach the denylist")

@@ -110,7 +110,7 @@ def all_handled_once(app, ids, message):
     def check():
         counts = demo.effect_counts(context(app).db)
         return all(counts.get(i) == 1 for i in ids)
-    wait_until(check, timeout=60, interval=0.1, message=message)
+    wait_until(check, timeout=180, interval=0.1, message=message)
     counts = demo.effect_counts(context(app).db)
     assert set(counts) == set(ids)
     assert set(counts.values()) == {1}
@@ -153,7 +153,7 @@ def test_two_relays_running_at_once_publish_each_event_once(app, probe, threads)
     threads.start(relay_for(app))
     threads.start(relay_for(app))
 
-    wait_until(lambda: unpublished(app) == 0, timeout=60, message="every outbox row to be published")
+    wait_until(lambda: unpublished(app) == 0, timeout=180, message="every outbox row to be published")
     received = Counter(e.id for e in probe.received("test.note.created"))
     assert set(received) == set(ids)
     assert max(received.values()) == 1
