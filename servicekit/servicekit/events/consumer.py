@@ -100,8 +100,7 @@ class Consumer:
                 self._forward(channel, properties, body, self.topology.dead_queue(self.service), attempts, str(exc))
         try:
             with self.db.transaction() as session:
-                for event, _properties in events:
-                    self._apply(session, event)
+                self._apply(session, [event for event, _ in events])
         except (sa.exc.OperationalError, sa.exc.InterfaceError):
             raise  # the database, not the events: leave them unacked, reconnect
         except Exception:
@@ -109,30 +108,36 @@ class Consumer:
                 self._handle_alone(channel, properties, event)
         self.acknowledge(channel, messages[-1][0].delivery_tag, [event for event, _ in events])
 
-    def _apply(self, session: Session, event: Event) -> None:
-        token = set_request_id(event.request_id)
-        try:
-            handler = self.handlers.get(event.type)
-            if handler is None:
-                log.warning("no handler for event; dropped", extra={"event_type": event.type,
-                                                                     "event_id": str(event.id)})
-                return
-            claimed = session.execute(
-                insert(inbox).values(event_id=event.id, consumer=self.queue, event_type=event.type)
-                .on_conflict_do_nothing().returning(inbox.c.event_id)).first()
-            if claimed is None:
+    def _apply(self, session: Session, events: list[Event]) -> None:
+        """Claim the events in the inbox (one statement) and run the handlers of those not seen before."""
+        handled = [event for event in events if self._has_handler(event)]
+        if not handled:
+            return
+        claimed = set(session.scalars(
+            insert(inbox).values([{"event_id": e.id, "consumer": self.queue, "event_type": e.type} for e in handled])
+            .on_conflict_do_nothing().returning(inbox.c.event_id)))
+        for event in handled:
+            if event.id not in claimed:
                 log.info("duplicate event skipped", extra={"event_type": event.type, "event_id": str(event.id)})
-                return
-            handler(session, event)
-            log.debug("event handled", extra={"event_type": event.type, "event_id": str(event.id)})
-        finally:
-            reset_request_id(token)
+                continue
+            claimed.discard(event.id)  # the same event twice in one batch runs once
+            token = set_request_id(event.request_id)
+            try:
+                self.handlers.get(event.type)(session, event)
+            finally:
+                reset_request_id(token)
+
+    def _has_handler(self, event: Event) -> bool:
+        if self.handlers.get(event.type) is None:
+            log.warning("no handler for event; dropped", extra={"event_type": event.type, "event_id": str(event.id)})
+            return False
+        return True
 
     def _handle_alone(self, channel, properties, event: Event) -> None:
         """Handle one event in its own transaction; on failure send it to retry or dead letters."""
         try:
             with self.db.transaction() as session:
-                self._apply(session, event)
+                self._apply(session, [event])
         except (sa.exc.OperationalError, sa.exc.InterfaceError):
             raise
         except Exception as exc:
