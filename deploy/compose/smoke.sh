@@ -38,7 +38,11 @@ trap teardown EXIT
 base=http://127.0.0.1:$BEYOU_HTTP_PORT
 start=$SECONDS
 
-stack_up() { "$ROOT/deploy/compose/up.sh"; }
+stack_up() {
+    # Leftovers of an interrupted run would hold volumes made with other passwords.
+    compose down --volumes --remove-orphans --timeout 10 >/dev/null 2>&1 || true
+    "$ROOT/deploy/compose/up.sh"
+}
 
 # The OpenAPI document is JSON with an `openapi` version.
 serves_openapi() {

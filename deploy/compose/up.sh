@@ -26,8 +26,9 @@ fi
 
 log "building and starting $COMPOSE_PROJECT_NAME ..."
 if ! compose up -d --build --remove-orphans; then
+    show_diagnostics
     [[ ${OFFLINE:-0} == 1 ]] || log "hint: no registry reachable? \`make up OFFLINE=1\` builds the base images locally"
-    die "compose up failed"
+    die "compose up failed (state and recent logs above)"
 fi
 
 # nginx resolves upstream names when it starts; an API container re-created by
