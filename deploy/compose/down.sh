@@ -5,6 +5,7 @@
 #
 #   deploy/compose/down.sh [--volumes]
 set -Eeuo pipefail
+# shellcheck source=deploy/compose/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 args=(--remove-orphans)

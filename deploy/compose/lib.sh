@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by deploy/compose/{up,down,smoke}.sh: the docker engine, the compose
 # command, the generated .env and waiting for readiness. Source it; it defines
 # functions and a few variables and has no side effects of its own.

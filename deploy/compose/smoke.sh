@@ -11,7 +11,9 @@ export OFFLINE=1
 export COMPOSE_PROJECT_NAME=beyou-smoke
 export BEYOU_HTTP_PORT=${BEYOU_SMOKE_PORT:-18080}
 export BEYOU_TAG=smoke
+# shellcheck source=deploy/compose/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=deploy/offline/images.sh
 source "$ROOT/deploy/offline/images.sh"
 
 passed=0
@@ -55,6 +57,7 @@ is_ready() { curl -fsS -o /dev/null --max-time 10 "$base/api/$1/readyz"; }
 # DESIGN.md: no service role can open another service's database.
 cannot_open_other_database() {
     local out
+    # shellcheck disable=SC2016  # expanded by the container's shell
     out=$(compose exec -T postgres sh -c \
         'PGPASSWORD="$AUTH_DB_PASSWORD" psql -h 127.0.0.1 -U auth -d social -c "select 1"' 2>&1) || true
     [[ $out == *"permission denied for database"* ]]

@@ -11,7 +11,9 @@
 # creates .env with random passwords on first run, builds, starts, and returns
 # once every /api/<service>/readyz answers 200 through the gateway.
 set -Eeuo pipefail
+# shellcheck source=deploy/compose/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=deploy/offline/images.sh
 source "$ROOT/deploy/offline/images.sh"
 
 start=$SECONDS

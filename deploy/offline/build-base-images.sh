@@ -16,7 +16,7 @@
 set -Eeuo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=images.sh
+# shellcheck source=deploy/offline/images.sh
 source "$here/images.sh"
 
 SUITE=bookworm
@@ -161,7 +161,7 @@ EOF
 host_pip_index() {
     local url=${PIP_INDEX_URL:-}
     [[ -n $url ]] || url=$(pip3 config get global.index-url 2>/dev/null || true)
-    [[ $url == http://* || $url == https://* ]] && echo "$url" || true
+    if [[ $url == http://* || $url == https://* ]]; then echo "$url"; fi
 }
 
 build_from_base() {
@@ -173,8 +173,10 @@ build_from_base() {
         -t "$image" "$here/$dir"
 }
 
-command -v docker >/dev/null && docker info >/dev/null 2>&1 \
-    || { echo "build-base-images: the docker engine is not running" >&2; exit 1; }
+if ! docker info >/dev/null 2>&1; then
+    echo "build-base-images: the docker engine is not running (make up starts it)" >&2
+    exit 1
+fi
 
 start=$SECONDS
 build_debian_base

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # the names are used by the scripts that source this
 # Names of the locally built base images (sourced by build-base-images.sh and
 # deploy/compose/*.sh). One place, so `make up OFFLINE=1` and the builder agree.
 OFFLINE_PREFIX=${OFFLINE_PREFIX:-beyou-offline}

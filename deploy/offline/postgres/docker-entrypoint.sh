@@ -43,6 +43,7 @@ initialise() {
     for f in /docker-entrypoint-initdb.d/*; do
         case $f in
             *.sh)  echo "entrypoint: running $f"
+                   # shellcheck disable=SC1090  # sourcing init scripts is the contract
                    if [[ -x $f ]]; then "$f"; else . "$f"; fi ;;
             *.sql) echo "entrypoint: running $f"
                    "${psql[@]}" --dbname "$POSTGRES_DB" -f "$f" ;;
