@@ -29,6 +29,10 @@ fi
 log "building and starting $COMPOSE_PROJECT_NAME ..."
 if ! compose up -d --build --remove-orphans; then
     show_diagnostics
+    if [[ $(compose logs --no-color 2>/dev/null) == *"password authentication failed"* ]]; then
+        log "hint: the database volume was initialised with passwords other than this .env's
+  (another checkout's .env?); see deploy/compose/down.sh --volumes or COMPOSE_PROJECT_NAME"
+    fi
     [[ ${OFFLINE:-0} == 1 ]] || log "hint: no registry reachable? \`make up OFFLINE=1\` builds the base images locally"
     die "compose up failed (state and recent logs above)"
 fi
