@@ -48,7 +48,9 @@ ensure_docker_running() {
     else
         mkdir -p "$ROOT/.dev/logs" "$ROOT/.dev/run"
         log "starting dockerd (log: .dev/logs/dockerd.log) ..."
-        as_root setsid dockerd >"$ROOT/.dev/logs/dockerd.log" 2>&1 </dev/null &
+        local cmd=(setsid dockerd)   # its own session: it outlives this script and make
+        (( EUID == 0 )) || cmd=(sudo "${cmd[@]}")
+        "${cmd[@]}" >"$ROOT/.dev/logs/dockerd.log" 2>&1 </dev/null &
         echo $! >"$ROOT/.dev/run/dockerd.pid"
     fi
     local deadline=$((SECONDS + 60))
