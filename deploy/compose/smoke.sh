@@ -31,7 +31,7 @@ teardown() {
     local status=$?
     (( status == 0 || failed > 0 )) || failed=1   # aborted outside a check
     log "removing the smoke stack ..."
-    compose down --volumes --remove-orphans --timeout 10 >/dev/null 2>&1 || true
+    "$ROOT/deploy/compose/down.sh" --volumes >/dev/null 2>&1 || true
     echo "compose-smoke: $passed passed, $failed failed"
     (( failed == 0 )) || exit 1
 }
@@ -42,7 +42,7 @@ start=$SECONDS
 
 stack_up() {
     # Leftovers of an interrupted run would hold volumes made with other passwords.
-    compose down --volumes --remove-orphans --timeout 10 >/dev/null 2>&1 || true
+    "$ROOT/deploy/compose/down.sh" --volumes >/dev/null 2>&1 || true
     "$ROOT/deploy/compose/up.sh"
 }
 
