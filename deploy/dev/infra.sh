@@ -58,13 +58,18 @@ prepare_dirs() {
     chmod 700 "$ENVDIR"       # env files hold passwords
 }
 
-# Append NAME=<random> to .dev/secrets.env unless it is already there.
+# Append NAME=<random> to .dev/secrets.env unless it is already there; a second
+# argument "fernet" makes it a Fernet key (32 random bytes, urlsafe base64).
 ensure_secret() {
-    local name=$1
+    local name=$1 kind=${2:-hex} value
     touch "$SECRETS" && chmod 600 "$SECRETS"
-    grep -q "^$name=" "$SECRETS" || printf '%s=%s\n' "$name" \
-        "$(python3 -c 'import secrets; print(secrets.token_hex(24))' 2>/dev/null || od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" \
-        >>"$SECRETS"
+    grep -q "^$name=" "$SECRETS" && return 0
+    if [[ $kind == fernet ]]; then
+        value="$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')"
+    else
+        value="$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
+    fi
+    printf '%s=%s\n' "$name" "$value" >>"$SECRETS"
 }
 
 # Value of a secret; upper-cased service names are used in the variable names.
@@ -76,6 +81,18 @@ ensure_secrets() {
     ensure_secret BEYOU_AMQP_PASSWORD
     local svc
     for svc in "${SERVICES[@]}"; do ensure_secret "$(db_password_var "$svc")"; done
+    ensure_secret BEYOU_AUTH_SECRET_KEY
+    ensure_secret BEYOU_AUTH_DATA_KEY fernet
+}
+
+# Settings only one service has (its secrets, its storage), appended to its env file.
+service_extra_env() {
+    case $1 in
+        auth)
+            mkdir -p "$DEV/data/auth/documents" && chmod 700 "$DEV/data/auth/documents"
+            printf 'SECRET_KEY=%s\nDATA_KEYS=%s\nDOCUMENTS_DIR=%s\n' "$(secret BEYOU_AUTH_SECRET_KEY)" \
+                "$(secret BEYOU_AUTH_DATA_KEY)" "$DEV/data/auth/documents" ;;
+    esac
 }
 
 # --- PostgreSQL ------------------------------------------------------------------
@@ -254,8 +271,8 @@ EOF
     printf '%s\n%s\n' "$header" "$common" | write_private "$ENVDIR/common.env"
     for svc in "${SERVICES[@]}"; do
         db_url="postgresql+psycopg2://$svc:$(secret "$(db_password_var "$svc")")@127.0.0.1:$PG_PORT/$svc"
-        # Per-service secrets go here too (one file per service, read by its API and worker).
-        printf '%s\n%s\nDATABASE_URL=%s\n' "$header" "$common" "$db_url" | write_private "$ENVDIR/$svc.env"
+        { printf '%s\n%s\nDATABASE_URL=%s\n' "$header" "$common" "$db_url"; service_extra_env "$svc"; } \
+            | write_private "$ENVDIR/$svc.env"
     done
     cat <<EOF | write_private "$ENVDIR/test.env"
 $header

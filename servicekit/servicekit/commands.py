@@ -14,7 +14,7 @@ def _context():
 
 
 @click.command("migrate")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 @with_appcontext
 def migrate(revision: str) -> None:
     """Upgrade this service's database (safe to run concurrently)."""

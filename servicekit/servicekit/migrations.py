@@ -30,7 +30,7 @@ def alembic_config(package_dir: Path, database_url: str) -> Config:
     return cfg
 
 
-def upgrade(package_dir: Path, database_url: str, revision: str = "head") -> None:
+def upgrade(package_dir: Path, database_url: str, revision: str = "heads") -> None:
     """Upgrade the service database to `revision` under an advisory lock."""
     cfg = alembic_config(package_dir, database_url)
     lock_key = zlib.crc32(b"beyou.migrate." + package_dir.name.encode())

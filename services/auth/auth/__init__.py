@@ -10,10 +10,14 @@ from servicekit.app import create_service_app
 
 from auth.api import blueprints
 from auth.config import Config
+from auth.encryption import DataCipher
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the auth app from the environment, with `config` overriding it (tests)."""
     settings = Config.load(config)
-    return create_service_app(settings, Path(__file__).parent, blueprints,
-                              description="Accounts, credentials, sessions and tokens, 2FA, login activity, identity verification, the public-key registry.")
+    app = create_service_app(settings, Path(__file__).parent, blueprints,
+                             description="Accounts, sessions and tokens, 2FA, login activity, "
+                                         "identity verification, the public-key registry.")
+    app.extensions["auth.cipher"] = DataCipher(settings.data_keys)
+    return app

@@ -10,3 +10,29 @@ from servicekit.config import Settings
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config(Settings):
     service: ClassVar[str] = "auth"
+
+    # Secrets (required; no usable default). SECRET_KEY signs challenges and MFA/reset tokens;
+    # DATA_KEYS are Fernet keys (comma-separated, newest first) encrypting TOTP secrets,
+    # signing keys and identity documents at rest.
+    secret_key: str
+    data_keys: tuple[str, ...]
+
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    signing_key_rotation_days: int = 30
+
+    pow_difficulty_bits: int = 20
+    pow_challenge_ttl_seconds: int = 300
+
+    login_failure_window_seconds: int = 900
+    login_slowdown_after: int = 3          # failures in the window before answers slow down
+    login_lockout_after: int = 10          # failures per account in the window before a lock
+    login_source_lockout_after: int = 50   # failures per source address in the window
+    login_lockout_seconds: int = 900
+    mfa_token_ttl_seconds: int = 300
+
+    password_reset_ttl_seconds: int = 900
+    password_reset_code_sender: str = "log"  # log | outbox (the sender of one-time codes)
+
+    documents_dir: str = "/var/lib/beyou/auth/documents"
+    document_max_bytes: int = 5 * 1024 * 1024
