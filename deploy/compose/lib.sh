@@ -10,10 +10,12 @@ export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-beyou}
 export BEYOU_HTTP_PORT=${BEYOU_HTTP_PORT:-8080}
 
 # Secrets in .env, generated once; the database and broker volumes keep the
-# passwords they were first started with, so .env must outlive `make down`.
+# passwords they were first started with, and data is encrypted with the data
+# keys, so .env must outlive `make down`.
 ENV_SECRETS=(POSTGRES_PASSWORD RABBITMQ_PASSWORD
              AUTH_DB_PASSWORD SOCIAL_DB_PASSWORD MESSAGING_DB_PASSWORD
-             LEDGER_DB_PASSWORD MARKETPLACE_DB_PASSWORD)
+             LEDGER_DB_PASSWORD MARKETPLACE_DB_PASSWORD
+             AUTH_SECRET_KEY AUTH_DATA_KEYS)
 
 log() { printf '[compose] %s\n' "$*" >&2; }
 die() { printf '[compose] error: %s\n' "$*" >&2; exit 1; }
@@ -67,7 +69,14 @@ compose() {
     "${cmd[@]}" --project-directory "$ROOT" -f "$ROOT/docker-compose.yml" "$@"
 }
 
-random_secret() { od -An -N24 -tx1 /dev/urandom | tr -d ' \n'; }
+# A new value for secret $1: *_DATA_KEYS are Fernet keys (url-safe base64 of 32
+# random bytes), everything else 48 hex digits (safe in URLs and config files).
+new_secret() {
+    case $1 in
+        *_DATA_KEYS) head -c 32 /dev/urandom | base64 | tr '+/' '-_' ;;
+        *) od -An -N24 -tx1 /dev/urandom | tr -d ' \n' ;;
+    esac
+}
 
 # Create .env on first run; later runs only add secrets it lacks (a checkout
 # newer than the .env may need more), never change existing ones.
@@ -87,7 +96,7 @@ ensure_env_file() {
     # Lets plain `docker-compose ps|logs` in the repository find the stack.
     grep -q '^COMPOSE_PROJECT_NAME=' "$env_file" || echo 'COMPOSE_PROJECT_NAME=beyou' >>"$env_file"
     for var in "${ENV_SECRETS[@]}"; do
-        grep -q "^$var=" "$env_file" || printf '%s=%s\n' "$var" "$(random_secret)" >>"$env_file"
+        grep -q "^$var=" "$env_file" || printf '%s=%s\n' "$var" "$(new_secret "$var")" >>"$env_file"
     done
 }
 
