@@ -24,7 +24,7 @@ from servicekit.config import Settings
 from servicekit.db import Database, close_request_session
 from servicekit.errors import handle_http_exception, register_error_handlers
 from servicekit.events.topology import Topology
-from servicekit.health import health_blueprint
+from servicekit.health import BrokerProbe, health_blueprint
 from servicekit.logs import accept_request_id, configure_logging, reset_request_id, set_request_id
 
 request_log = logging.getLogger("servicekit.request")
@@ -77,6 +77,7 @@ class ServiceContext:
     verifier: tokens.TokenVerifier
     topology: Topology
     package_dir: Path
+    broker_probe: BrokerProbe
 
 
 def create_service_app(settings: Settings, package_dir: Path, blueprints: Iterable[flask_smorest.Blueprint] = (),
@@ -101,7 +102,8 @@ def create_service_app(settings: Settings, package_dir: Path, blueprints: Iterab
 
     app.extensions["servicekit"] = ServiceContext(
         settings=settings, db=Database(settings.database_url), verifier=tokens.verifier_for(settings),
-        topology=Topology(settings.bus_namespace), package_dir=package_dir)
+        topology=Topology(settings.bus_namespace), package_dir=package_dir,
+        broker_probe=BrokerProbe(settings.amqp_url))
 
     api = Api(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})

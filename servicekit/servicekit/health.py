@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 import pika
 import sqlalchemy as sa
@@ -48,14 +50,38 @@ def _database_problem() -> str | None:
 
 
 def _broker_problem() -> str | None:
-    settings = current_app.extensions["servicekit"].settings
-    params = pika.URLParameters(settings.amqp_url)
-    params.socket_timeout = 2
-    params.connection_attempts = 1
-    params.blocked_connection_timeout = 2
-    try:
-        pika.BlockingConnection(params).close()
-    except Exception as exc:
-        log.warning("readiness: broker unreachable", extra={"error": str(exc)})
-        return "broker unreachable"
-    return None
+    return current_app.extensions["servicekit"].broker_probe.problem()
+
+
+class BrokerProbe:
+    """Whether the broker accepts a connection, remembered for `ttl` seconds.
+
+    Health checks arrive every few seconds from every orchestrator probe; opening
+    an AMQP connection for each would load the broker for nothing.
+    """
+
+    def __init__(self, amqp_url: str, ttl: float = 5.0) -> None:
+        self.amqp_url = amqp_url
+        self.ttl = ttl
+        self._checked_at = float("-inf")
+        self._problem: str | None = None
+        self._lock = threading.Lock()
+
+    def problem(self) -> str | None:
+        with self._lock:
+            if time.monotonic() - self._checked_at >= self.ttl:
+                self._problem = self._check()
+                self._checked_at = time.monotonic()
+            return self._problem
+
+    def _check(self) -> str | None:
+        params = pika.URLParameters(self.amqp_url)
+        params.socket_timeout = 2
+        params.connection_attempts = 1
+        params.blocked_connection_timeout = 2
+        try:
+            pika.BlockingConnection(params).close()
+        except Exception as exc:
+            log.warning("readiness: broker unreachable", extra={"error": str(exc)})
+            return "broker unreachable"
+        return None
