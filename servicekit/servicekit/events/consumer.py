@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from servicekit.db import Database
 from servicekit.events.envelope import Event, MalformedEvent
 from servicekit.events.handlers import EventHandlers
+from servicekit.events.reconnect import run_until_stopped
 from servicekit.events.topology import Topology
 from servicekit.logs import reset_request_id, set_request_id
 from servicekit.tables import inbox
@@ -55,18 +56,7 @@ class Consumer:
 
     def run(self, stop: threading.Event) -> None:
         """Consume until `stop` is set, reconnecting with back-off after any failure."""
-        delay = 0.5
-        while not stop.is_set():
-            try:
-                self._consume(stop)
-                delay = 0.5
-            except (pika.exceptions.AMQPError, OSError) as exc:
-                log.warning("consumer lost the broker", extra={"queue": self.queue, "error": repr(exc)})
-            except Exception:
-                log.exception("consumer failed", extra={"queue": self.queue})
-            if not stop.is_set():
-                stop.wait(delay)
-                delay = min(delay * 2, 10.0)
+        run_until_stopped(stop, lambda: self._consume(stop), f"consumer of {self.queue}")
 
     def _consume(self, stop: threading.Event) -> None:
         connection = pika.BlockingConnection(pika.URLParameters(self.amqp_url))

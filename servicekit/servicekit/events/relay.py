@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from pika.adapters.select_connection import IOLoop
 
 from servicekit.db import Database
+from servicekit.events.reconnect import run_until_stopped
 from servicekit.events.topology import Topology
 from servicekit.tables import OUTBOX_NOTIFY_CHANNEL, outbox
 
@@ -67,19 +68,7 @@ class OutboxRelay:
     def run(self, stop: threading.Event) -> None:
         """Publish until `stop` is set, reconnecting with back-off after any failure."""
         self._stop = stop
-        delay = 0.5
-        while not stop.is_set():
-            started = time.monotonic()
-            try:
-                self._run_connection()
-            except Exception:
-                log.exception("outbox relay failed")
-            if stop.is_set():
-                break
-            if time.monotonic() - started > 30:
-                delay = 0.5
-            stop.wait(delay)
-            delay = min(delay * 2, 10.0)
+        run_until_stopped(stop, self._run_connection, "outbox relay")
 
     def wake(self) -> None:
         """Thread-safe: look at the stop flag and the outbox now."""
