@@ -7,10 +7,13 @@ from typing import Any
 
 from flask import Flask
 from servicekit.app import create_service_app
+from servicekit.db import request_session
 
 from auth.api import blueprints
 from auth.config import Config
 from auth.encryption import DataCipher
+from auth.sessions import session_is_live
+from auth.signing_keys import LocalKeySource
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -20,4 +23,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                              description="Accounts, sessions and tokens, 2FA, login activity, "
                                          "identity verification, the public-key registry.")
     app.extensions["auth.cipher"] = DataCipher(settings.data_keys)
+    _verify_tokens_locally(app)
     return app
+
+
+def _verify_tokens_locally(app: Flask) -> None:
+    """auth checks its own tokens against its own tables: keys by kid without HTTP to itself, and a
+    revoked (or expired) session refused at once, before the revocation event comes back from the bus."""
+    context = app.extensions["servicekit"]
+    context.verifier.jwks = LocalKeySource(context.db)
+    context.verifier.is_revoked = lambda session_id: not session_is_live(request_session(), session_id)

@@ -4,6 +4,185 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields, validate  # noqa: F401  (used by the sections below)
 
 # --- accounts, sessions, tokens, login activity ---------------------------------------
+from datetime import UTC  # noqa: E402  (this section's own imports, kept with it)
+
+from marshmallow import pre_load  # noqa: E402
+
+USERNAME_PATTERN = r"^[a-z0-9_.]{3,32}$"
+E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+
+
+class ChallengeSchema(Schema):
+    """A proof-of-work challenge: find a nonce such that SHA-256(token ":" nonce) starts with `difficulty` zero bits."""
+
+    id = fields.UUID(dump_only=True)
+    difficulty = fields.Integer(dump_only=True, metadata={"description": "Leading zero bits required."})
+    expires_at = fields.AwareDateTime(dump_only=True)
+    token = fields.String(dump_only=True, metadata={"description": "Signed; send it back with the nonce."})
+
+
+class ChallengeSolutionSchema(Schema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    nonce = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class RegistrationSchema(Schema):
+    username = fields.String(required=True, validate=validate.Regexp(
+        USERNAME_PATTERN, error="3 to 32 characters: letters, digits, '_' and '.'"),
+        metadata={"description": "Case-insensitively unique; stored lower-cased."})
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    phone = fields.String(required=True, validate=validate.Regexp(
+        E164_PATTERN, error="must be an E.164 number such as +14155550123"))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=1024),
+                             metadata={"description": "8 to 128 characters; common passwords are refused."})
+    challenge = fields.Nested(ChallengeSolutionSchema, required=True)
+
+    @pre_load
+    def normalise(self, data, **_kwargs):
+        if isinstance(data, dict):
+            data = dict(data)
+            for name in ("username", "email", "phone"):
+                if isinstance(data.get(name), str):
+                    data[name] = data[name].strip()
+            for name in ("username", "email"):
+                if isinstance(data.get(name), str):
+                    data[name] = data[name].lower()
+        return data
+
+
+class AccountSchema(Schema):
+    """The signed-in user's account (never a secret)."""
+
+    id = fields.UUID(dump_only=True)
+    username = fields.String(dump_only=True)
+    email = fields.String(dump_only=True)
+    phone = fields.String(dump_only=True)
+    roles = fields.List(fields.String(), dump_only=True)
+    verified = fields.Boolean(dump_only=True)
+    totp_enabled = fields.Boolean(dump_only=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+
+
+class LoginSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=254),
+                             metadata={"description": "The username or the email address."})
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=1024))
+
+
+class TokenPairSchema(Schema):
+    access_token = fields.String(dump_only=True)
+    refresh_token = fields.String(dump_only=True, metadata={"description": "Single use: refreshing replaces it."})
+    token_type = fields.String(dump_only=True)
+    expires_in = fields.Integer(dump_only=True, metadata={"description": "Seconds until the access token expires."})
+    session_id = fields.UUID(dump_only=True)
+
+
+class LoginResultSchema(TokenPairSchema):
+    """Tokens, or (2FA on) `mfa_required` with an `mfa_token` for POST login/2fa."""
+
+    mfa_required = fields.Boolean(dump_only=True)
+    mfa_token = fields.String(dump_only=True)
+
+
+class MfaLoginSchema(Schema):
+    mfa_token = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    code = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                         metadata={"description": "A current TOTP code or an unused recovery code."})
+
+
+class RefreshSchema(Schema):
+    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=256))
+
+
+class SessionSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+    last_used_at = fields.AwareDateTime(dump_only=True)
+    expires_at = fields.AwareDateTime(dump_only=True)
+    ip = fields.String(dump_only=True, allow_none=True)
+    user_agent = fields.String(dump_only=True, allow_none=True)
+    current = fields.Boolean(dump_only=True, metadata={"description": "The session of this request's token."})
+    revoked = fields.Boolean(dump_only=True)
+    revoked_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+
+
+class SessionPageSchema(Schema):
+    items = fields.List(fields.Nested(SessionSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class SessionPageQuerySchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(load_default=None)
+
+
+class RevokedSessionsSchema(Schema):
+    revoked = fields.Integer(dump_only=True, metadata={"description": "How many sessions were revoked."})
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=1024))
+    new_password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=1024))
+
+
+class JwksSchema(Schema):
+    keys = fields.List(fields.Dict(), dump_only=True, metadata={"description": "Ed25519 public keys (OKP JWKs)."})
+
+
+class LoginActivityQuerySchema(Schema):
+    username = fields.String(load_default=None, validate=validate.Length(max=254))
+    ip = fields.IP(load_default=None)
+    since = fields.AwareDateTime(data_key="from", load_default=None, default_timezone=UTC)
+    until = fields.AwareDateTime(data_key="to", load_default=None, default_timezone=UTC)
+    success = fields.Boolean(load_default=None, allow_none=True)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(load_default=None)
+
+
+class LoginActivityPeriodSchema(Schema):
+    since = fields.AwareDateTime(data_key="from", load_default=None, default_timezone=UTC)
+    until = fields.AwareDateTime(data_key="to", load_default=None, default_timezone=UTC)
+
+
+class LoginAttemptSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    occurred_at = fields.AwareDateTime(dump_only=True)
+    kind = fields.String(dump_only=True, metadata={"enum": ["login", "2fa", "refresh", "reset"]})
+    username = fields.String(dump_only=True, metadata={"description": "As typed."})
+    user_id = fields.UUID(dump_only=True, allow_none=True)
+    ip = fields.String(dump_only=True, allow_none=True)
+    user_agent = fields.String(dump_only=True, allow_none=True)
+    success = fields.Boolean(dump_only=True, allow_none=True, metadata={"description": "null while being checked"})
+    failure_reason = fields.String(dump_only=True, allow_none=True, metadata={
+        "enum": ["unknown_user", "bad_password", "bad_2fa_code", "locked", "banned", "refresh_token_reused"]})
+    session_id = fields.UUID(dump_only=True, allow_none=True)
+
+
+class LoginAttemptPageSchema(Schema):
+    items = fields.List(fields.Nested(LoginAttemptSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class FailedUsernameSchema(Schema):
+    username = fields.String(dump_only=True)
+    failures = fields.Integer(dump_only=True)
+
+
+class FailedIpSchema(Schema):
+    ip = fields.String(dump_only=True)
+    failures = fields.Integer(dump_only=True)
+
+
+class LoginActivityStatsSchema(Schema):
+    total = fields.Integer(dump_only=True)
+    successes = fields.Integer(dump_only=True)
+    failures = fields.Integer(dump_only=True)
+    unique_users = fields.Integer(dump_only=True)
+    unique_ips = fields.Integer(dump_only=True)
+    most_failed_usernames = fields.List(fields.Nested(FailedUsernameSchema), dump_only=True)
+    most_failed_ips = fields.List(fields.Nested(FailedIpSchema), dump_only=True)
+    recent_failures = fields.List(fields.Nested(LoginAttemptSchema), dump_only=True)
+
 
 # --- 2FA and password reset ------------------------------------------------------------
 

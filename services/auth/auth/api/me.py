@@ -1,0 +1,30 @@
+"""The signed-in user's account."""
+from __future__ import annotations
+
+from servicekit.app import Blueprint
+from servicekit.db import request_session
+from servicekit.tokens import current_principal
+
+from auth.accounts import change_password, get_account
+from auth.schemas import AccountSchema, PasswordChangeSchema
+
+blp = Blueprint("me", __name__, url_prefix="/api/auth", description="Your account.")
+
+
+@blp.get("/me")
+@blp.login_required
+@blp.response(200, AccountSchema)
+def me():
+    """Your account (never a secret)"""
+    return get_account(request_session(), current_principal().user_id)
+
+
+@blp.post("/me/password")
+@blp.login_required
+@blp.arguments(PasswordChangeSchema)
+@blp.response(204)
+@blp.alt_response(422, description="Wrong current password, or the new one is not acceptable")
+def change_my_password(body):
+    """Change your password (the current one is required); signs out your other sessions"""
+    principal = current_principal()
+    change_password(request_session(), principal.user_id, current_session_id=principal.session_id, **body)
