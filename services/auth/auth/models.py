@@ -143,6 +143,9 @@ class PasswordReset(Base):
     verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     failed_attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    # Added by migration 0003b: the username or email as typed at the start, so the verify
+    # step's login-activity rows name it too (and are throttled with it) even for unknown accounts.
+    requested_as: Mapped[str | None] = mapped_column(String(254))
 
 
 class SentCode(Base):

@@ -186,4 +186,52 @@ class LoginActivityStatsSchema(Schema):
 
 # --- 2FA and password reset ------------------------------------------------------------
 
+
+class TwoFactorSetupSchema(Schema):
+    """A new TOTP secret: enter it (or scan the QR code) in an authenticator app, then confirm."""
+
+    secret = fields.String(dump_only=True, metadata={"description": "The base32 TOTP secret."})
+    otpauth_uri = fields.String(dump_only=True, metadata={"description": "otpauth://totp/BeYou:<username>?..."})
+    qr_png_base64 = fields.String(dump_only=True, metadata={"description": "The URI as a QR code, base64 PNG."})
+
+
+class TwoFactorCodeSchema(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                         metadata={"description": "A current TOTP code or an unused recovery code."})
+
+
+class TwoFactorDisableSchema(TwoFactorCodeSchema):
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class RecoveryCodesSchema(Schema):
+    recovery_codes = fields.List(fields.String(), dump_only=True,
+                                 metadata={"description": "One-time codes, shown only now; each works once."})
+
+
+class PasswordResetStartSchema(Schema):
+    username_or_email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+
+
+class PasswordResetStartedSchema(Schema):
+    reset_id = fields.UUID(dump_only=True)
+    method = fields.String(dump_only=True, metadata={
+        "enum": ["totp", "code"],
+        "description": "totp: verify with a TOTP or recovery code; code: with the one-time code sent to you."})
+
+
+class PasswordResetCodeSchema(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class PasswordResetVerifiedSchema(Schema):
+    reset_id = fields.UUID(dump_only=True)
+    verified = fields.Boolean(dump_only=True)
+    expires_at = fields.AwareDateTime(dump_only=True, metadata={"description": "Confirm before this time."})
+
+
+class PasswordResetConfirmSchema(Schema):
+    new_password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
 # --- identity verification, public keys, bans ------------------------------------------
