@@ -10,7 +10,9 @@ from servicekit.app import create_service_app
 from servicekit.db import request_session
 
 from auth.api import blueprints
+from auth.commands import create_staff
 from auth.config import Config
+from auth.documents import FileDocumentStore
 from auth.encryption import DataCipher
 from auth.sessions import session_is_live
 from auth.signing_keys import LocalKeySource
@@ -24,6 +26,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                                          "identity verification, the public-key registry.")
     app.extensions["auth.cipher"] = DataCipher(settings.data_keys)
     _verify_tokens_locally(app)
+    app.extensions["auth.documents"] = FileDocumentStore(settings.documents_dir)
+    app.cli.add_command(create_staff)
     return app
 
 

@@ -235,3 +235,134 @@ class PasswordResetConfirmSchema(Schema):
 
 
 # --- identity verification, public keys, bans ------------------------------------------
+import base64  # noqa: E402  (this section's own imports, kept with it)
+import binascii  # noqa: E402
+import datetime as _dt  # noqa: E402
+import json  # noqa: E402
+
+from flask_smorest.fields import Upload  # noqa: E402
+from marshmallow import ValidationError  # noqa: E402
+
+
+class Cursor(fields.Field):
+    """An opaque page cursor: the (created_at, id) of the last item of a page, as base64url JSON."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        created_at, key = value
+        raw = json.dumps([created_at.isoformat(), str(key)]).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            raw = base64.urlsafe_b64decode(str(value) + "=" * (-len(str(value)) % 4))
+            created_at, key = json.loads(raw)
+            created_at = _dt.datetime.fromisoformat(created_at)
+        except (binascii.Error, ValueError, TypeError):
+            raise ValidationError("Not a valid cursor.") from None
+        if created_at.tzinfo is None or not isinstance(key, str):
+            raise ValidationError("Not a valid cursor.")
+        return created_at, key
+
+
+class PageQuerySchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = Cursor(load_default=None)
+
+
+class VerificationDocumentSchema(Schema):
+    document = Upload(required=True, metadata={"description": "The ID document: JPEG, PNG or PDF, at most 5 MB."})
+
+
+class VerificationSubmissionSchema(Schema):
+    """The multipart form of a verification request (the file itself is read by VerificationDocumentSchema)."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    document = Upload(load_only=True, metadata={"description": "The ID document (required): JPEG, PNG or PDF, "
+                                                               "at most 5 MB."})
+
+
+class VerificationRequestSchema(Schema):
+    """A verification request as its owner sees it."""
+
+    id = fields.UUID(dump_only=True)
+    user_id = fields.UUID(dump_only=True)
+    reason = fields.String(dump_only=True)
+    status = fields.String(dump_only=True, metadata={"enum": ["pending", "approved", "rejected"]})
+    document_type = fields.String(dump_only=True)
+    document_size = fields.Integer(dump_only=True)
+    document_sha256 = fields.String(dump_only=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+    decided_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    notes = fields.String(dump_only=True, allow_none=True)
+
+
+class AdminVerificationRequestSchema(VerificationRequestSchema):
+    """A verification request as staff see it (also who decided it)."""
+
+    decided_by = fields.UUID(dump_only=True, allow_none=True)
+
+
+class VerificationRequestPageSchema(Schema):
+    items = fields.List(fields.Nested(VerificationRequestSchema))
+    next_cursor = Cursor(allow_none=True)
+
+
+class AdminVerificationRequestPageSchema(Schema):
+    items = fields.List(fields.Nested(AdminVerificationRequestSchema))
+    next_cursor = Cursor(allow_none=True)
+
+
+class AdminVerificationQuerySchema(PageQuerySchema):
+    status = fields.String(load_default="pending", validate=validate.OneOf(["pending", "approved", "rejected"]))
+
+
+class VerificationDecisionSchema(Schema):
+    notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class VerificationRejectionSchema(Schema):
+    notes = fields.String(required=True, validate=validate.Length(min=1, max=2000),
+                          metadata={"description": "Why, for the user: what to send next time."})
+
+
+class PublicKeyRegistrationSchema(Schema):
+    purpose = fields.String(required=True, validate=validate.OneOf(["signing", "encryption"]))
+    algorithm = fields.String(required=True, validate=validate.OneOf(["rsa", "ed25519", "x25519"]))
+    pem = fields.String(required=True, validate=validate.Length(min=1, max=16384),
+                        metadata={"description": "The public key as PEM (SubjectPublicKeyInfo); never a private key."})
+
+
+class PublicKeySchema(Schema):
+    fingerprint = fields.String(dump_only=True, metadata={"description": "SHA-256 hex of the DER SubjectPublicKeyInfo"})
+    user_id = fields.UUID(dump_only=True)
+    purpose = fields.String(dump_only=True)
+    algorithm = fields.String(dump_only=True)
+    pem = fields.String(dump_only=True)
+    active = fields.Boolean(dump_only=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+    deactivated_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+
+
+class PublicKeyQuerySchema(PageQuerySchema):
+    active = fields.Boolean(load_default=None, allow_none=True,
+                            metadata={"description": "Only active (true) or only historic (false) keys."})
+
+
+class PublicKeyPageSchema(Schema):
+    items = fields.List(fields.Nested(PublicKeySchema))
+    next_cursor = Cursor(allow_none=True)
+
+
+class BanSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class BanStateSchema(Schema):
+    """A user's ban state."""
+
+    user_id = fields.UUID(attribute="id", dump_only=True)
+    banned = fields.Function(lambda user: user.banned_at is not None, dump_only=True)
+    banned_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    ban_reason = fields.String(dump_only=True, allow_none=True)

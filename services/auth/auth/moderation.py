@@ -1,0 +1,89 @@
+"""Staff and bans: the staff role, and bans that staff (or social's moderation) decide.
+
+A banned user cannot sign in and loses every session.
+
+`ban_user` and `unban_user` do not commit: the admin API commits after them, and the
+consumer of `social.moderation.action_taken` runs them inside its own transaction.
+Both are idempotent, so a repeated moderation action changes nothing and publishes nothing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from servicekit.errors import Conflict, NotFound
+from servicekit.events import publish
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from auth.accounts import hash_password, validate_new_password
+from auth.models import User
+from auth.sessions import revoke_all_sessions
+
+STAFF_ROLES = ["user", "staff"]
+
+
+def create_staff_account(session: Session, *, username: str, email: str, phone: str, password: str) -> User:
+    """A new account with the staff role (the bootstrap of the first staff member); commits."""
+    email = email.lower()
+    validate_new_password(password, username=username, email=email)
+    user = User(id=uuid.uuid4(), username=username, email=email, phone=phone, password_hash=hash_password(password),
+                roles=list(STAFF_ROLES))
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("an account with this username, email or phone already exists") from None
+    session.refresh(user)
+    publish(session, "auth.user.registered",
+            {"user_id": user.id, "username": user.username, "created_at": user.created_at})
+    session.commit()
+    return user
+
+
+def promote_to_staff(session: Session, username: str) -> User:
+    """Give an existing account the staff role (its next tokens carry it); commits."""
+    user = session.scalars(select(User).where(func.lower(User.username) == username.lower())
+                           .with_for_update()).first()
+    if user is None:
+        raise NotFound(f"no account named {username}")
+    if "staff" not in user.roles:
+        user.roles = [*user.roles, "staff"]
+    session.commit()
+    return user
+
+
+def ban_user(session: Session, user_id: uuid.UUID, *, reason: str, actor_id: uuid.UUID | None = None) -> User:
+    """Ban a user: sign-in refused, every session revoked, `auth.user.banned` published. Does not commit."""
+    if actor_id is not None and actor_id == user_id:
+        raise Conflict("you cannot ban yourself")
+    user = _locked_user(session, user_id)
+    if user.banned_at is not None:
+        return user
+    user.banned_at = dt.datetime.now(dt.UTC)
+    user.ban_reason = reason
+    revoke_all_sessions(session, user.id, "banned")
+    publish(session, "auth.user.banned",
+            {"user_id": user.id, "reason": reason, "banned_at": user.banned_at, "actor_id": actor_id})
+    return user
+
+
+def unban_user(session: Session, user_id: uuid.UUID, *, actor_id: uuid.UUID | None = None) -> User:
+    """Lift a user's ban (they may sign in again); `auth.user.unbanned` published. Does not commit."""
+    user = _locked_user(session, user_id)
+    if user.banned_at is None:
+        return user
+    user.banned_at = None
+    user.ban_reason = None
+    publish(session, "auth.user.unbanned",
+            {"user_id": user.id, "unbanned_at": dt.datetime.now(dt.UTC), "actor_id": actor_id})
+    return user
+
+
+def _locked_user(session: Session, user_id: uuid.UUID) -> User:
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound("no such user")
+    return user
