@@ -2,7 +2,8 @@
 # Benchmarks (`make bench`): every bench/*.py script, run with the project's
 # python and the test environment (.dev/env/test.env: database admin URL, broker
 # URL, gateway URL). Each script prints its own figures. Fails if a script fails
-# or if there is none.
+# or if there is none. Scripts that go through the gateway need the native stack:
+# it is started if it is not running, and then stopped again (apps only).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -15,6 +16,14 @@ cd "$ROOT"
 shopt -s nullglob
 scripts=(bench/*.py)
 [[ ${#scripts[@]} -gt 0 ]] || die "no benchmark scripts in bench/"
+
+started_stack=0
+if ! live_pid "$RUN/honcho.pid" >/dev/null; then
+    "$ROOT/deploy/dev/up.sh"
+    started_stack=1
+fi
+stop_stack() { [[ $started_stack -eq 0 ]] || "$ROOT/deploy/dev/down.sh" --apps-only; }
+trap stop_stack EXIT
 
 failed=()
 for script in "${scripts[@]}"; do
