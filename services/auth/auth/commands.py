@@ -1,6 +1,8 @@
 """The auth service's own CLI: `flask --app auth create-staff` (there are no default credentials)."""
 from __future__ import annotations
 
+import sys
+
 import click
 from flask.cli import with_appcontext
 from marshmallow import ValidationError
@@ -41,7 +43,7 @@ def create_staff(username: str | None, email: str | None, phone: str | None, pas
 
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
-        return click.get_text_stream("stdin").readline().rstrip("\r\n")
+        return sys.stdin.readline().rstrip("\r\n")
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
