@@ -25,6 +25,7 @@ from servicekit.db import Database, close_request_session
 from servicekit.errors import handle_http_exception, register_error_handlers
 from servicekit.events.topology import Topology
 from servicekit.health import BrokerProbe, health_blueprint
+from servicekit.whoami import whoami_blueprint
 from servicekit.logs import accept_request_id, configure_logging, reset_request_id, set_request_id
 
 request_log = logging.getLogger("servicekit.request")
@@ -108,6 +109,7 @@ def create_service_app(settings: Settings, package_dir: Path, blueprints: Iterab
     api = Api(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     api.register_blueprint(health_blueprint(service))
+    api.register_blueprint(whoami_blueprint(service))
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     register_error_handlers(app)

@@ -238,6 +238,13 @@ class TokenIssuer:
         return JWKSHandler
 
 
+@pytest.fixture
+def caller(token_issuer) -> tuple[uuid.UUID, dict[str, str]]:
+    """(user id, headers) of a signed-in caller; a service that issues its own tokens overrides this."""
+    user_id = uuid.uuid4()
+    return user_id, {"Authorization": f"Bearer {token_issuer.issue(user_id)}"}
+
+
 @pytest.fixture(scope="session")
 def token_issuer() -> Iterator[TokenIssuer]:
     issuer = TokenIssuer()
@@ -322,6 +329,14 @@ class ServiceContract:
         assert response.status_code == 404
         assert response.mimetype == "application/problem+json"
         assert response.json["status"] == 404
+
+    def test_it_tells_a_signed_in_caller_who_they_are_and_refuses_others(self, app, caller):
+        user_id, headers = caller
+        client = app.test_client()
+        response = client.get(f"/api/{self.service}/whoami", headers=headers)
+        assert response.status_code == 200, response.json
+        assert response.json["user_id"] == str(user_id)
+        assert client.get(f"/api/{self.service}/whoami").status_code == 401
 
     def test_its_migrations_create_the_event_tables(self, app):
         ctx = app.extensions["servicekit"]

@@ -116,3 +116,10 @@ def new_staff(app, new_user, sign_in):
             session.execute(sa.update(User).where(User.id == uuid.UUID(user.id)).values(roles=["user", "staff"]))
         return sign_in(user)
     return make
+
+
+@pytest.fixture
+def caller(new_user):
+    """Auth verifies its own tokens (local keys), so its `whoami` caller is a real signed-in account."""
+    user = new_user()
+    return uuid.UUID(user.id), user.headers
