@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from auth.models import PublicKey, User
 
 MIN_RSA_BITS = 2048
+MAX_RSA_BITS = 8192  # far beyond any need; larger keys only make every signature check slow
 KEY_TYPES = {"rsa": rsa.RSAPublicKey, "ed25519": ed25519.Ed25519PublicKey, "x25519": x25519.X25519PublicKey}
 PURPOSES = {"rsa": {"signing", "encryption"}, "ed25519": {"signing"}, "x25519": {"encryption"}}
 
@@ -45,8 +46,9 @@ def parse_public_key(pem: str, *, purpose: str, algorithm: str) -> tuple[str, st
         raise _invalid("algorithm", f"The key is not an {algorithm} key.")
     if purpose not in PURPOSES[algorithm]:
         raise _invalid("purpose", f"{algorithm} keys cannot be used for {purpose}.")
-    if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
-        raise _invalid("pem", f"RSA keys must have at least {MIN_RSA_BITS} bits (this one has {key.key_size}).")
+    if isinstance(key, rsa.RSAPublicKey) and not MIN_RSA_BITS <= key.key_size <= MAX_RSA_BITS:
+        raise _invalid("pem", f"RSA keys must have {MIN_RSA_BITS} to {MAX_RSA_BITS} bits "
+                              f"(this one has {key.key_size}).")
     der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     canonical = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     return canonical.decode(), hashlib.sha256(der).hexdigest()

@@ -57,6 +57,13 @@ def test_an_rsa_1024_key_is_refused(client, new_user):
     assert refused_field(register(client, new_user(), "signing", "rsa", pem)) == {"pem"}
 
 
+def test_an_rsa_key_over_8192_bits_is_refused(client, new_user):
+    modulus = (1 << 8192) + 1  # an odd 8193-bit modulus: enough to be parsed as a (useless) public key
+    pem = rsa.RSAPublicNumbers(65537, modulus).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    assert refused_field(register(client, new_user(), "encryption", "rsa", pem)) == {"pem"}
+
+
 def test_ed25519_is_refused_for_encryption_and_x25519_for_signing(client, new_user):
     user = new_user()
     ed_pem = public_pem(ed25519.Ed25519PrivateKey.generate())

@@ -130,11 +130,12 @@ def test_staff_list_pending_requests_oldest_first(client, new_user, new_staff):
     first_user, second_user, staff = new_user(), new_user(), new_staff()
     first = submit(client, first_user).json["id"]
     second = submit(client, second_user).json["id"]
-    seen, url = [], "/api/auth/admin/verifications?status=pending&limit=2"
+    queue = "/api/auth/admin/verifications?status=pending&limit=2"
+    seen, url = [], queue
     while url:
         page = client.get(url, headers=staff.headers).json
         seen += [item["id"] for item in page["items"]]
-        url = page["next_cursor"] and f"/api/auth/admin/verifications?status=pending&limit=2&cursor={page['next_cursor']}"
+        url = page["next_cursor"] and f"{queue}&cursor={page['next_cursor']}"
     assert seen.index(first) < seen.index(second)
     assert all(stored_status == "pending" for stored_status in
                (item["status"] for item in client.get("/api/auth/admin/verifications",
@@ -155,6 +156,7 @@ def test_staff_approve_a_request_and_the_user_becomes_verified(client, new_user,
     event = event_probe.wait_for("auth.user.verified", where=lambda e: e.payload["request_id"] == request_id)
     assert event.payload["user_id"] == user.id
     assert event.payload["decided_at"]
+    assert len(event_probe.received("auth.user.verified", where=lambda e: e.payload["user_id"] == user.id)) == 1
     login = client.post("/api/auth/login", json={"username": user.username, "password": user.password})
     assert jwt.decode(login.json["access_token"], options={"verify_signature": False})["verified"] is True
 
