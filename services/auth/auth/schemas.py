@@ -244,8 +244,12 @@ from flask_smorest.fields import Upload  # noqa: E402
 from marshmallow import ValidationError  # noqa: E402
 
 
-class Cursor(fields.Field):
+class Cursor(fields.String):
     """An opaque page cursor: the (created_at, id) of the last item of a page, as base64url JSON."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {"description": "The next_cursor of the previous page."})
+        super().__init__(**kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:

@@ -102,6 +102,7 @@ def test_the_owner_lists_own_requests_newest_first(client, new_user, new_staff):
     assert [item["id"] for item in rest["items"]] == [first]
     assert rest["items"][0]["notes"] == "blurry"
     assert rest["next_cursor"] is None
+    assert client.get("/api/auth/verification?cursor=not-a-cursor", headers=user.headers).status_code == 422
 
 
 def test_another_user_gets_404_for_the_request_and_its_document(client, new_user):
