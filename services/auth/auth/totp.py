@@ -15,15 +15,19 @@ import hmac
 import io
 import secrets
 import uuid
+from collections.abc import Callable
 
 import pyotp
 import segno
 import sqlalchemy as sa
-from servicekit.errors import Conflict, Invalid, Unauthorized
+from flask import current_app
+from servicekit.errors import Conflict, Invalid, TooManyRequests, Unauthorized
 from sqlalchemy.orm import Session
 
 from auth.accounts import get_account, verify_password
+from auth.config import Config
 from auth.encryption import cipher
+from auth.login_activity import BAD_2FA_CODE, BAD_PASSWORD, LOCKED, complete_attempt, record_attempt, standing
 from auth.models import RecoveryCode, User
 
 ISSUER = "BeYou"
@@ -49,29 +53,31 @@ def start_setup(db_session: Session, user_id: uuid.UUID) -> dict:
     return {"secret": secret, "otpauth_uri": uri, "qr_png_base64": _qr_png_base64(uri)}
 
 
-def confirm_setup(db_session: Session, user_id: uuid.UUID, code: str) -> dict:
+def confirm_setup(db_session: Session, user_id: uuid.UUID, code: str, *, ip: str | None,
+                  user_agent: str | None) -> dict:
     """Turn 2FA on after a valid current code; returns fresh recovery codes (shown only now)."""
     user = get_account(db_session, user_id)
     if user.totp_enabled:
         raise Conflict("two-factor authentication is already on")
     if user.totp_secret is None:
         raise Conflict("start the setup first (POST /api/auth/2fa/setup)")
-    if not _accept_totp(db_session, user, code):
-        raise Invalid("the code is not valid", errors={"code": ["the code is not valid or was already used"]})
+    _check_on_record(db_session, user, ip, user_agent,
+                     lambda: None if _accept_totp(db_session, user, code) else "code")
     user.totp_enabled = True
     codes = _replace_recovery_codes(db_session, user)
     db_session.commit()
     return {"recovery_codes": codes}
 
 
-def disable(db_session: Session, user_id: uuid.UUID, password: str, code: str) -> None:
+def disable(db_session: Session, user_id: uuid.UUID, password: str, code: str, *, ip: str | None,
+            user_agent: str | None) -> None:
     """Turn 2FA off: needs the password and a current TOTP or an unused recovery code."""
     user = get_account(db_session, user_id)
     if not user.totp_enabled:
         raise Conflict("two-factor authentication is not on")
-    if not verify_password(user.password_hash, password):
-        raise Invalid("the password is not correct", errors={"password": ["the password is not correct"]})
-    _second_factor_as_field(db_session, user, code)
+    _check_on_record(db_session, user, ip, user_agent,
+                     lambda: "password" if not verify_password(user.password_hash, password)
+                     else None if _is_second_factor(db_session, user, code) else "code")
     user.totp_enabled = False
     user.totp_secret = None
     user.totp_last_step = None
@@ -79,25 +85,49 @@ def disable(db_session: Session, user_id: uuid.UUID, password: str, code: str) -
     db_session.commit()
 
 
-def regenerate_recovery_codes(db_session: Session, user_id: uuid.UUID, code: str) -> dict:
+def regenerate_recovery_codes(db_session: Session, user_id: uuid.UUID, code: str, *, ip: str | None,
+                              user_agent: str | None) -> dict:
     """New recovery codes (the old ones stop working); needs a current TOTP or recovery code."""
     user = get_account(db_session, user_id)
     if not user.totp_enabled:
         raise Conflict("two-factor authentication is not on")
-    _second_factor_as_field(db_session, user, code)
+    _check_on_record(db_session, user, ip, user_agent,
+                     lambda: None if _is_second_factor(db_session, user, code) else "code")
     codes = _replace_recovery_codes(db_session, user)
     db_session.commit()
     return {"recovery_codes": codes}
 
 
-def _second_factor_as_field(db_session: Session, user: User, code: str) -> None:
-    # A signed-in caller's wrong code is a field error (422), not a 401 that a client
-    # would take for an expired session.
+def _check_on_record(db_session: Session, user: User, ip: str | None, user_agent: str | None,
+                     check: Callable[[], str | None]) -> None:
+    """Run `check` (the name of the wrong field, or None) as a 2FA attempt in the login activity.
+
+    Wrong codes and passwords count towards the account's lock like failed logins, so a
+    stolen access token is no way to guess codes: 429 while locked. A wrong value is a
+    field error (422), not a 401 that a client would take for an expired session.
+    """
+    attempt = record_attempt(db_session, username=user.username, ip=ip, user_agent=user_agent, kind="2fa",
+                             user_id=user.id)
+    db_session.commit()
+    if standing(db_session, _settings(), username=user.username, user_id=user.id, ip=ip).locked:
+        complete_attempt(attempt, user_id=user.id, failure_reason=LOCKED)
+        db_session.commit()
+        raise TooManyRequests("too many wrong codes or passwords; try again later")
+    wrong = check()
+    if wrong is not None:
+        complete_attempt(attempt, user_id=user.id, failure_reason=BAD_PASSWORD if wrong == "password" else BAD_2FA_CODE)
+        db_session.commit()
+        message = "the password is not correct" if wrong == "password" else "the code is not valid or was already used"
+        raise Invalid(message, errors={wrong: [message]})
+    complete_attempt(attempt, user_id=user.id)
+
+
+def _is_second_factor(db_session: Session, user: User, code: str) -> bool:
     try:
         verify_second_factor(db_session, user, code)
     except Unauthorized:
-        raise Invalid("the code is not valid", errors={"code": ["the code is not valid or was already used"]}) \
-            from None
+        return False
+    return True
 
 
 # --- the second factor ---------------------------------------------------------------------
@@ -182,3 +212,7 @@ def _qr_png_base64(uri: str) -> str:
     buffer = io.BytesIO()
     segno.make(uri, error="m").save(buffer, kind="png", scale=5, border=4)
     return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _settings() -> Config:
+    return current_app.extensions["servicekit"].settings

@@ -7,6 +7,7 @@ import uuid
 
 import pyotp
 import pytest
+from servicekit.testing import wait_until
 from sqlalchemy import select, update
 
 from auth.models import LoginAttempt, PasswordReset, SentCode
@@ -64,6 +65,9 @@ def log_in(client, login, password):
 
 
 def enable_2fa(client, user):
+    """Turn 2FA on with the previous step's code, early enough in a step that the current one's code
+    stays current while the test runs; returns the secret and the recovery codes."""
+    wait_until(lambda: 30 - time.time() % 30 > 5, timeout=6, message="a fresh TOTP step")
     secret = client.post("/api/auth/2fa/setup", headers=user.headers).json["secret"]
     confirmed = client.post("/api/auth/2fa/confirm", headers=user.headers,
                             json={"code": pyotp.TOTP(secret).at(time.time() - 30)})
@@ -287,3 +291,16 @@ def test_reset_attempts_from_one_address_are_throttled(reset, settings, client, 
     elsewhere = client.post("/api/auth/password-reset", json={"username_or_email": "someone-0"},
                             environ_base={"REMOTE_ADDR": "192.0.2.77"})
     assert elsewhere.status_code == 202
+
+
+def test_with_the_log_sender_the_code_goes_to_the_service_log(new_user, reset, settings, db, caplog):
+    settings.change(password_reset_code_sender="log")
+    user = new_user()
+
+    with caplog.at_level("INFO", logger="auth.code_senders"):
+        assert reset.start(user.username).status_code == 202
+
+    [line] = [r for r in caplog.records if r.name == "auth.code_senders"]
+    assert (line.destination, line.purpose) == (user.email, "password_reset")
+    assert len(line.code) == 8 and line.code.isdigit()
+    assert sent_codes(db, user) == []

@@ -4,14 +4,16 @@ import hashlib
 import time
 import types
 import urllib.parse
+import uuid
 
 import pyotp
 import pytest
 from servicekit.errors import Unauthorized
+from servicekit.testing import wait_until
 from sqlalchemy import select
 
 from auth.encryption import cipher
-from auth.models import RecoveryCode, User
+from auth.models import LoginAttempt, RecoveryCode, User
 from auth.totp import verify_second_factor
 
 STEP = 30  # seconds per TOTP step
@@ -20,6 +22,12 @@ STEP = 30  # seconds per TOTP step
 def code_at(secret, offset_steps=0):
     """The TOTP code of the step `offset_steps` away from now (the server accepts one step either side)."""
     return pyotp.TOTP(secret).at(time.time() + offset_steps * STEP)
+
+
+def early_in_a_step(margin=5):
+    """Wait (at most a few seconds) until `margin` seconds of the current step remain, so a test's codes
+    for "previous", "current" and "next" step still mean that when the server checks them."""
+    wait_until(lambda: STEP - time.time() % STEP > margin, timeout=margin + 1, message="a fresh TOTP step")
 
 
 @pytest.fixture
@@ -34,6 +42,7 @@ def user_with_2fa(client, new_user):
     """A signed-in user who has turned 2FA on; the confirming code was the previous step's, so the
     current and next steps' codes are still unused."""
     user = new_user()
+    early_in_a_step()
     secret = client.post("/api/auth/2fa/setup", headers=user.headers).json["secret"]
     confirmed = client.post("/api/auth/2fa/confirm", headers=user.headers, json={"code": code_at(secret, -1)})
     assert confirmed.status_code == 200, confirmed.json
@@ -237,3 +246,23 @@ def test_disabling_when_2fa_is_off_is_a_conflict(client, new_user):
                            json={"password": user.password, "code": "123456"})
 
     assert response.status_code == 409
+
+
+def test_guessing_codes_with_a_signed_in_token_locks_the_account_like_failed_logins(client, new_user, db):
+    user = new_user()
+    early_in_a_step()
+    secret = client.post("/api/auth/2fa/setup", headers=user.headers).json["secret"]
+    wrong = f"{(int(code_at(secret)) + 500_000) % 1_000_000:06d}"
+
+    guesses = [client.post("/api/auth/2fa/confirm", headers=user.headers, json={"code": wrong}).status_code
+               for _ in range(10)]  # LOGIN_LOCKOUT_AFTER
+    locked = client.post("/api/auth/2fa/confirm", headers=user.headers, json={"code": code_at(secret)})
+
+    assert guesses == [422] * 10
+    assert locked.status_code == 429
+    assert locked.mimetype == "application/problem+json"
+    assert account(db, user).totp_enabled is False
+    db.expire_all()
+    reasons = db.scalars(select(LoginAttempt.failure_reason).where(
+        LoginAttempt.user_id == uuid.UUID(user.id), LoginAttempt.kind == "2fa").order_by(LoginAttempt.id)).all()
+    assert reasons == ["bad_2fa_code"] * 10 + ["locked"]
