@@ -7,6 +7,7 @@ from pathlib import Path
 import jwt
 import pytest
 
+from auth.documents import FileDocumentStore
 from auth.models import VerificationRequest
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"my passport, png" * 8
@@ -227,3 +228,22 @@ def test_non_staff_get_403_on_every_admin_verification_endpoint(client, new_user
 def test_verification_needs_a_signed_in_user(client):
     assert client.get("/api/auth/verification").status_code == 401
     assert client.post("/api/auth/verification", data={"reason": "x"}).status_code == 401
+
+
+def test_the_file_store_keeps_bytes_under_random_keys_and_forgets_them(tmp_path):
+    store = FileDocumentStore(tmp_path / "documents")
+    first, second = store.put(b"one"), store.put(b"two")
+    assert first != second
+    assert (store.get(first), store.get(second)) == (b"one", b"two")
+    store.delete(first)
+    with pytest.raises(KeyError):
+        store.get(first)
+    store.delete(first)  # forgetting twice is fine
+
+
+def test_the_file_store_never_builds_a_path_from_a_key_it_did_not_make(tmp_path):
+    (tmp_path / "secret").write_bytes(b"outside the store")
+    store = FileDocumentStore(tmp_path / "documents")
+    for key in ("../secret", "/etc/passwd", "ab/../../secret", ""):
+        with pytest.raises(KeyError):
+            store.get(key)
