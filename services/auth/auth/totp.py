@@ -28,7 +28,7 @@ from auth.accounts import get_account, verify_password
 from auth.config import Config
 from auth.encryption import cipher
 from auth.login_activity import BAD_2FA_CODE, BAD_PASSWORD, LOCKED, complete_attempt, record_attempt, standing
-from auth.models import RecoveryCode, User
+from auth.models import PasswordReset, RecoveryCode, User
 
 ISSUER = "BeYou"
 RECOVERY_CODE_COUNT = 10
@@ -65,6 +65,10 @@ def confirm_setup(db_session: Session, user_id: uuid.UUID, code: str, *, ip: str
                      lambda: None if _accept_totp(db_session, user, code) else "code")
     user.totp_enabled = True
     codes = _replace_recovery_codes(db_session, user)
+    # A reset opened before 2FA was on would need only an e-mailed code: it ends now.
+    db_session.execute(sa.update(PasswordReset)
+                       .where(PasswordReset.user_id == user.id, PasswordReset.completed_at.is_(None))
+                       .values(expires_at=sa.func.least(PasswordReset.expires_at, sa.func.now())))
     db_session.commit()
     return {"recovery_codes": codes}
 

@@ -304,3 +304,13 @@ def test_with_the_log_sender_the_code_goes_to_the_service_log(new_user, reset, s
     assert (line.destination, line.purpose) == (user.email, "password_reset")
     assert len(line.code) == 8 and line.code.isdigit()
     assert sent_codes(db, user) == []
+
+
+def test_turning_2fa_on_ends_a_reset_opened_with_an_emailed_code(client, new_user, reset, db):
+    user = new_user()
+    reset_id = reset.start(user.username).json["reset_id"]
+    code = sent_codes(db, user)[-1].code
+
+    enable_2fa(client, user)
+
+    assert reset.verify(reset_id, code).status_code == 410
