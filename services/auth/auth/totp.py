@@ -79,9 +79,12 @@ def disable(db_session: Session, user_id: uuid.UUID, password: str, code: str, *
     user = get_account(db_session, user_id)
     if not user.totp_enabled:
         raise Conflict("two-factor authentication is not on")
-    _check_on_record(db_session, user, ip, user_agent,
-                     lambda: "password" if not verify_password(user.password_hash, password)
-                     else None if _is_second_factor(db_session, user, code) else "code")
+
+    def wrong_field() -> str | None:
+        if not verify_password(user.password_hash, password):
+            return "password"
+        return None if _is_second_factor(db_session, user, code) else "code"
+    _check_on_record(db_session, user, ip, user_agent, wrong_field)
     user.totp_enabled = False
     user.totp_secret = None
     user.totp_last_step = None

@@ -161,6 +161,15 @@ def test_a_wrong_code_is_refused_as_401(user_with_2fa, db):
         assert refused.value.status == 401
 
 
+def test_the_codes_of_a_setup_never_confirmed_are_no_second_factor(client, new_user, db):
+    user = new_user()
+    early_in_a_step()
+    secret = client.post("/api/auth/2fa/setup", headers=user.headers).json["secret"]
+
+    with pytest.raises(Unauthorized):
+        verify_second_factor(db, account(db, user), code_at(secret))
+
+
 def test_sign_in_asks_for_the_second_factor_and_refuses_the_code_that_confirmed_setup(client, user_with_2fa):
     user, secret = user_with_2fa.user, user_with_2fa.secret
 
