@@ -42,6 +42,7 @@ def log_in(db: Session, *, login: str, password: str, ip: str | None, user_agent
     db.commit()  # on record before anything is checked, whatever happens next
     verdict = standing(db, settings, username=login, user_id=user.id if user else None, ip=ip)
     if verdict.delay_seconds:
+        db.commit()  # ends the read: no pooled connection is held while the answer is held back
         time.sleep(verdict.delay_seconds)
     password_ok = verify_password(user.password_hash, password) if user else verify_nothing(password)
     reason = (LOCKED if verdict.locked else UNKNOWN_USER if user is None else BAD_PASSWORD if not password_ok

@@ -78,7 +78,7 @@ class TokenPairSchema(Schema):
 
 
 class LoginResultSchema(TokenPairSchema):
-    """Tokens, or (2FA on) `mfa_required` with an `mfa_token` for POST login/2fa."""
+    """Tokens, or (2FA on) `mfa_required` with an `mfa_token` for POST login/2fa (`expires_in` is then its lifetime)."""
 
     mfa_required = fields.Boolean(dump_only=True)
     mfa_token = fields.String(dump_only=True)
