@@ -1,7 +1,7 @@
 """Events the auth service publishes, and the handlers of those it consumes.
 
-Consumes (DESIGN.md): social.moderation.action_taken; handlers arrive with the features
-that need them. Every worker also keeps the revoked-session denylist (servicekit).
+Consumes (DESIGN.md): social.moderation.action_taken (a "ban"/"unban" of a user bans or
+unbans the account). Every worker also keeps the revoked-session denylist (servicekit).
 """
 from __future__ import annotations
 
