@@ -8,13 +8,15 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from servicekit.errors import Conflict, Invalid, NotFound
+from servicekit.errors import Conflict, Invalid, NotFound, TooManyRequests
 from servicekit.events import publish
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from auth.challenges import spend_challenge
+from auth.config import Config
+from auth.login_activity import BAD_PASSWORD, LOCKED, complete_attempt, record_attempt, standing
 from auth.models import User
 from auth.sessions import revoke_all_sessions
 
@@ -23,6 +25,7 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH = 8, 128
 COMMON_PASSWORDS_FILE = Path(__file__).parent / "data" / "common-passwords.txt"
+_UNIQUE_FIELDS = {"uq_users_username_lower": "username", "uq_users_email": "email", "uq_users_phone": "phone"}
 
 
 def hash_password(password: str) -> str:
@@ -83,9 +86,10 @@ def register_user(session: Session, *, username: str, email: str, phone: str, pa
     session.add(user)
     try:
         session.flush()
-    except IntegrityError:  # a concurrent registration took a value between the check and the insert
+    except IntegrityError as error:  # a concurrent registration took a value between the check and the insert
         session.rollback()
-        raise Conflict("an account with these details already exists") from None
+        field = _UNIQUE_FIELDS.get(getattr(error.orig.diag, "constraint_name", None), "username")
+        raise Conflict(f"this {field} is already registered", errors={field: ["is already registered"]}) from None
     session.refresh(user)
     publish(session, "auth.user.registered",
             {"user_id": user.id, "username": user.username, "created_at": user.created_at})
@@ -116,12 +120,26 @@ def get_account(session: Session, user_id: uuid.UUID) -> User:
 
 
 def change_password(session: Session, user_id: uuid.UUID, *, current_password: str, new_password: str,
-                    current_session_id: uuid.UUID) -> None:
-    """Replace the password (the current one is required) and sign out every other session."""
+                    current_session_id: uuid.UUID, ip: str | None, user_agent: str | None, settings: Config) -> None:
+    """Replace the password (the current one is required) and sign out every other session.
+
+    Checking the current password is a login attempt like any other: recorded, and refused
+    while the account is locked (429), so a stolen access token cannot be used to guess it.
+    """
     user = get_account(session, user_id)
-    if not verify_password(user.password_hash, current_password):
-        raise Invalid("the current password is wrong", errors={"current_password": ["is wrong"]})
     validate_new_password(new_password, username=user.username, email=user.email)
+    attempt = record_attempt(session, username=user.username, ip=ip, user_agent=user_agent, kind="password",
+                             user_id=user.id)
+    session.commit()
+    if standing(session, settings, username=user.username, user_id=user.id, ip=ip).locked:
+        complete_attempt(attempt, user_id=user.id, failure_reason=LOCKED)
+        session.commit()
+        raise TooManyRequests("too many wrong passwords; try again later")
+    if not verify_password(user.password_hash, current_password):
+        complete_attempt(attempt, user_id=user.id, failure_reason=BAD_PASSWORD)
+        session.commit()
+        raise Invalid("the current password is wrong", errors={"current_password": ["is wrong"]})
+    complete_attempt(attempt, user_id=user.id)
     user.password_hash = hash_password(new_password)
     user.password_changed_at = dt.datetime.now(dt.UTC)
     revoke_all_sessions(session, user.id, "password_changed", except_session_id=current_session_id)

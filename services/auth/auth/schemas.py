@@ -147,7 +147,7 @@ class LoginActivityPeriodSchema(Schema):
 class LoginAttemptSchema(Schema):
     id = fields.Integer(dump_only=True)
     occurred_at = fields.AwareDateTime(dump_only=True)
-    kind = fields.String(dump_only=True, metadata={"enum": ["login", "2fa", "refresh", "reset"]})
+    kind = fields.String(dump_only=True, metadata={"enum": ["login", "2fa", "refresh", "password", "reset"]})
     username = fields.String(dump_only=True, metadata={"description": "As typed."})
     user_id = fields.UUID(dump_only=True, allow_none=True)
     ip = fields.String(dump_only=True, allow_none=True)

@@ -242,3 +242,27 @@ def test_a_password_change_signs_out_the_other_sessions_only(client, new_user, s
     assert client.get("/api/auth/me", headers=other.headers).status_code == 401
     assert client.post("/api/auth/login", json={"username": user.username, "password": user.password}).status_code == 401
     assert client.post("/api/auth/login", json={"username": user.username, "password": new_password}).status_code == 200
+
+
+def test_guessing_the_current_password_locks_the_account_like_failed_logins(client, app, new_user):
+    user = new_user()
+    guess = {"current_password": "a wrong guess", "new_password": "a brand new passphrase"}
+    for _ in range(app.extensions["servicekit"].settings.login_lockout_after):
+        assert client.post("/api/auth/me/password", headers=user.headers, json=guess).status_code == 422
+
+    response = client.post("/api/auth/me/password", headers=user.headers,
+                           json={**guess, "current_password": user.password})
+
+    assert response.status_code == 429
+    assert client.post("/api/auth/login", json={"username": user.username, "password": user.password}).status_code == 401
+
+
+@pytest.mark.parametrize("field", ["username", "email", "phone"])
+def test_a_duplicate_that_slips_past_the_check_in_a_race_is_still_a_409_naming_the_field(
+        client, registration, existing, monkeypatch, field):
+    monkeypatch.setattr("auth.accounts._refuse_taken", lambda *_args, **_kwargs: None)  # the other insert won
+
+    response = client.post("/api/auth/register", json=registration(**{field: getattr(existing, field)}))
+
+    assert response.status_code == 409
+    assert set(response.json["errors"]) == {field}

@@ -1,6 +1,7 @@
 """The signed-in user's account."""
 from __future__ import annotations
 
+from flask import current_app, request
 from servicekit.app import Blueprint
 from servicekit.db import request_session
 from servicekit.tokens import current_principal
@@ -24,7 +25,10 @@ def me():
 @blp.arguments(PasswordChangeSchema)
 @blp.response(204)
 @blp.alt_response(422, description="Wrong current password, or the new one is not acceptable")
+@blp.alt_response(429, description="Too many wrong passwords: the account is locked for a while")
 def change_my_password(body):
     """Change your password (the current one is required); signs out your other sessions"""
     principal = current_principal()
-    change_password(request_session(), principal.user_id, current_session_id=principal.session_id, **body)
+    change_password(request_session(), principal.user_id, current_session_id=principal.session_id,
+                    ip=request.remote_addr, user_agent=request.user_agent.string,
+                    settings=current_app.extensions["servicekit"].settings, **body)
