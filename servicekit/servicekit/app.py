@@ -88,6 +88,7 @@ def create_service_app(settings: Settings, package_dir: Path, blueprints: Iterab
     app = Flask(service)
     app.config.update(
         TESTING=settings.testing,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
         API_TITLE=f"BeYou {service} API",
         API_VERSION=version,
         OPENAPI_VERSION="3.0.3",
@@ -147,9 +148,17 @@ def _install_request_hooks(app: Flask, service: str) -> None:
 def _drain_unread_body() -> None:
     """Read what the view left of the request body before answering.
 
-    A server that answers early (401, 404) and closes with body bytes unread makes
-    the gateway, still sending them, fail with a broken pipe and answer 502.
+    A server that answers early (401, 404, 413) and closes with body bytes unread
+    makes the gateway, still sending them, fail with a broken pipe and answer 502.
+    The raw input is read (bounded by Content-Length), so a body over the size
+    limit is discarded rather than refused a second time.
     """
-    stream = request.stream
-    while stream.read(64 * 1024):
+    raw = request.environ.get("wsgi.input")
+    if raw is None or not request.content_length:
+        return
+    remaining = request.content_length
+    try:
+        while remaining > 0 and (chunk := raw.read(min(remaining, 64 * 1024))):
+            remaining -= len(chunk)
+    except (OSError, ValueError):  # the client went away
         pass

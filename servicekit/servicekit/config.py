@@ -33,6 +33,7 @@ class Settings:
     jwks_refetch_seconds: float = 30.0  # at most one refetch per interval on an unknown kid
     jwks_timeout_seconds: float = 3.0
     trusted_proxy_hops: int = 1
+    max_body_bytes: int = 1_048_576  # larger request bodies get 413 (the gateway has its own limits too)
     log_level: str = "INFO"
     bus_namespace: str = "beyou"
     relay_batch_size: int = 500

@@ -271,3 +271,11 @@ def test_settings_read_the_environment_and_let_overrides_win():
     assert settings.retry_delays_ms == (5, 50)
     assert settings.testing is True
     assert settings.database_url == CLOSED_DATABASE
+
+
+def test_a_body_over_the_size_limit_is_a_413_problem(app_with):
+    client = app_with(MAX_BODY_BYTES=1024).test_client()
+
+    response = client.post("/api/test/notes", data=b"x" * 2048, content_type="application/json")
+
+    assert_problem(response, 413)

@@ -36,3 +36,4 @@ class Config(Settings):
 
     documents_dir: str = "/var/lib/beyou/auth/documents"
     document_max_bytes: int = 5 * 1024 * 1024
+    max_body_bytes: int = 6 * 1024 * 1024  # a maximal document plus the multipart form around it
