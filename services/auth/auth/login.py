@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from auth.accounts import find_user_for_login, hash_password, password_needs_rehash, verify_nothing, verify_password
 from auth.config import Config
 from auth.login_activity import (BAD_2FA_CODE, BAD_PASSWORD, BANNED, LOCKED, UNKNOWN_USER, complete_attempt,
-                                 record_attempt, standing)
+                                 Standing, record_attempt, standing)
 from auth.models import MfaChallenge, User
 from auth.tokens import issue_tokens
 from auth.totp import verify_second_factor
@@ -44,9 +44,7 @@ def log_in(db: Session, *, login: str, password: str, ip: str | None, user_agent
     if verdict.delay_seconds:
         db.commit()  # ends the read: no pooled connection is held while the answer is held back
         time.sleep(verdict.delay_seconds)
-    password_ok = verify_password(user.password_hash, password) if user else verify_nothing(password)
-    reason = (LOCKED if verdict.locked else UNKNOWN_USER if user is None else BAD_PASSWORD if not password_ok
-              else BANNED if user.banned_at is not None else None)
+    reason = _refusal(verdict, user, password)
     if reason is not None:
         complete_attempt(attempt, user_id=user.id if user else None, failure_reason=reason)
         db.commit()
@@ -62,6 +60,20 @@ def log_in(db: Session, *, login: str, password: str, ip: str | None, user_agent
     complete_attempt(attempt, user_id=user.id, session_id=tokens["session_id"])
     db.commit()
     return tokens
+
+
+def _refusal(verdict: Standing, user: User | None, password: str) -> str | None:
+    """Why to refuse (None: don't), after the same argon2 work whatever the reason."""
+    password_ok = verify_password(user.password_hash, password) if user else verify_nothing(password)
+    if verdict.locked:
+        return LOCKED
+    if user is None:
+        return UNKNOWN_USER
+    if not password_ok:
+        return BAD_PASSWORD
+    if user.banned_at is not None:
+        return BANNED
+    return None
 
 
 def complete_mfa_login(db: Session, *, mfa_token: str, code: str, ip: str | None, user_agent: str | None) -> dict:
