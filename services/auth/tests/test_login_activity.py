@@ -219,3 +219,12 @@ def test_non_staff_are_refused_the_activity(client, new_user, path):
 
     assert client.get(path, headers=user.headers).status_code == 403
     assert client.get(path).status_code == 401
+
+
+@pytest.mark.parametrize("query", [{"ip": "not-an-address"}, {"from": "yesterday"}, {"cursor": "abc"},
+                                   {"limit": 0}])
+def test_bad_activity_filters_are_a_422(strict, staff_headers, query):
+    response = strict.get("/api/auth/admin/login-activity", query_string=query, headers=staff_headers)
+
+    assert response.status_code == 422
+    assert set(query) <= set(response.json["errors"])

@@ -118,3 +118,12 @@ def test_session_endpoints_need_a_signed_in_user(client):
     assert client.post("/api/auth/sessions/revoke-others").status_code == 401
     assert client.delete(f"/api/auth/sessions/{uuid.uuid4()}").status_code == 401
     assert client.post("/api/auth/logout").status_code == 401
+
+
+def test_a_made_up_cursor_is_a_422(client, new_user):
+    user = new_user()
+
+    response = client.get("/api/auth/sessions?cursor=bm90LWEtY3Vyc29y", headers=user.headers)
+
+    assert response.status_code == 422
+    assert "cursor" in response.json["errors"]
