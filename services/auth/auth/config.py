@@ -4,7 +4,9 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from servicekit.config import Settings
+from servicekit.config import ConfigError, Settings
+
+CODE_SENDERS = ("log", "outbox")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -32,8 +34,12 @@ class Config(Settings):
     mfa_token_ttl_seconds: int = 300
 
     password_reset_ttl_seconds: int = 900
-    password_reset_code_sender: str = "log"  # log | outbox (the sender of one-time codes)
+    password_reset_code_sender: str = "log"  # one of CODE_SENDERS: who delivers one-time codes
 
     documents_dir: str = "/var/lib/beyou/auth/documents"
     document_max_bytes: int = 5 * 1024 * 1024
     max_body_bytes: int = 6 * 1024 * 1024  # a maximal document plus the multipart form around it
+
+    def __post_init__(self) -> None:
+        if self.password_reset_code_sender not in CODE_SENDERS:  # fail at start, not at the first reset
+            raise ConfigError(f"PASSWORD_RESET_CODE_SENDER must be one of {', '.join(CODE_SENDERS)}")

@@ -200,6 +200,11 @@ class TwoFactorCodeSchema(Schema):
                          metadata={"description": "A current TOTP code or an unused recovery code."})
 
 
+class PasswordConfirmationSchema(Schema):
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024),
+                             metadata={"description": "The account's current password."})
+
+
 class TwoFactorDisableSchema(TwoFactorCodeSchema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
 

@@ -40,11 +40,18 @@ VALID_WINDOW = 1  # one 30 s step either side, for clock drift
 
 # --- setup, confirm, disable ---------------------------------------------------------------
 
-def start_setup(db_session: Session, user_id: uuid.UUID) -> dict:
-    """A new secret for the user, stored encrypted; 2FA stays off until `confirm_setup`."""
+def start_setup(db_session: Session, user_id: uuid.UUID, password: str, *, ip: str | None,
+                user_agent: str | None) -> dict:
+    """A new secret for the user, stored encrypted; 2FA stays off until `confirm_setup`.
+
+    The password is required: otherwise a stolen access token could enrol the thief's
+    authenticator and then use it to reset the password.
+    """
     user = get_account(db_session, user_id)
     if user.totp_enabled:
         raise Conflict("two-factor authentication is already on; disable it first")
+    _check_on_record(db_session, user, ip, user_agent,
+                     lambda: None if verify_password(user.password_hash, password) else "password")
     secret = pyotp.random_base32()
     user.totp_secret = cipher().encrypt(secret.encode())
     user.totp_last_step = None

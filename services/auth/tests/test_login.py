@@ -127,7 +127,7 @@ def test_a_login_is_recorded_with_the_address_the_request_came_from(client, app,
 def two_factor_user(client, new_user):
     """A user who turned 2FA on through the API, with their recovery codes."""
     user = new_user()
-    secret = client.post("/api/auth/2fa/setup", headers=user.headers).json["secret"]
+    secret = client.post("/api/auth/2fa/setup", json={"password": user.password}, headers=user.headers).json["secret"]
     confirmed = client.post("/api/auth/2fa/confirm", headers=user.headers, json={"code": pyotp.TOTP(secret).now()})
     assert confirmed.status_code == 200, confirmed.json
     user.recovery_codes = confirmed.json["recovery_codes"]

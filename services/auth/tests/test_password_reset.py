@@ -68,7 +68,7 @@ def enable_2fa(client, user):
     """Turn 2FA on with the previous step's code, early enough in a step that the current one's code
     stays current while the test runs; returns the secret and the recovery codes."""
     wait_until(lambda: 30 - time.time() % 30 > 5, timeout=6, message="a fresh TOTP step")
-    secret = client.post("/api/auth/2fa/setup", headers=user.headers).json["secret"]
+    secret = client.post("/api/auth/2fa/setup", json={"password": user.password}, headers=user.headers).json["secret"]
     confirmed = client.post("/api/auth/2fa/confirm", headers=user.headers,
                             json={"code": pyotp.TOTP(secret).at(time.time() - 30)})
     assert confirmed.status_code == 200, confirmed.json
@@ -314,3 +314,12 @@ def test_turning_2fa_on_ends_a_reset_opened_with_an_emailed_code(client, new_use
     enable_2fa(client, user)
 
     assert reset.verify(reset_id, code).status_code == 410
+
+
+def test_an_unknown_code_sender_is_refused_when_the_service_starts():
+    from auth.config import Config
+    from servicekit.config import ConfigError
+
+    with pytest.raises(ConfigError, match="PASSWORD_RESET_CODE_SENDER"):
+        Config.load({"DATABASE_URL": "postgresql+psycopg2://x@h/db", "AMQP_URL": "amqp://h", "SECRET_KEY": "s",
+                     "DATA_KEYS": "k", "PASSWORD_RESET_CODE_SENDER": "carrier-pigeon"}, environ={})

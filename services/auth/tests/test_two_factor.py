@@ -43,7 +43,7 @@ def user_with_2fa(client, new_user):
     current and next steps' codes are still unused."""
     user = new_user()
     early_in_a_step()
-    secret = client.post("/api/auth/2fa/setup", headers=user.headers).json["secret"]
+    secret = client.post("/api/auth/2fa/setup", json={"password": user.password}, headers=user.headers).json["secret"]
     confirmed = client.post("/api/auth/2fa/confirm", headers=user.headers, json={"code": code_at(secret, -1)})
     assert confirmed.status_code == 200, confirmed.json
     return types.SimpleNamespace(user=user, secret=secret, recovery_codes=confirmed.json["recovery_codes"])
@@ -63,7 +63,7 @@ def account(db, user) -> User:
 def test_setup_returns_a_secret_an_otpauth_uri_and_a_qr_code_while_2fa_stays_off(client, new_user, db):
     user = new_user()
 
-    response = client.post("/api/auth/2fa/setup", headers=user.headers)
+    response = client.post("/api/auth/2fa/setup", json={"password": user.password}, headers=user.headers)
 
     assert response.status_code == 200, response.json
     secret, uri = response.json["secret"], response.json["otpauth_uri"]
@@ -82,7 +82,7 @@ def test_setup_returns_a_secret_an_otpauth_uri_and_a_qr_code_while_2fa_stays_off
 
 def test_confirming_with_a_wrong_code_is_refused_and_2fa_stays_off(client, new_user, db):
     user = new_user()
-    secret = client.post("/api/auth/2fa/setup", headers=user.headers).json["secret"]
+    secret = client.post("/api/auth/2fa/setup", json={"password": user.password}, headers=user.headers).json["secret"]
     wrong = f"{(int(code_at(secret)) + 1) % 1_000_000:06d}"
 
     response = client.post("/api/auth/2fa/confirm", headers=user.headers, json={"code": wrong})
@@ -113,10 +113,21 @@ def test_confirming_turns_2fa_on_and_returns_ten_one_time_recovery_codes_stored_
     assert hashes == {hashlib.sha256(code.replace("-", "").encode()).hexdigest() for code in codes}
 
 
+def test_setup_needs_the_password_so_a_stolen_token_cannot_enrol_an_authenticator(client, new_user, db):
+    user = new_user()
+
+    without = client.post("/api/auth/2fa/setup", json={}, headers=user.headers)
+    wrong = client.post("/api/auth/2fa/setup", json={"password": "not the password"}, headers=user.headers)
+
+    assert without.status_code == 422 and "password" in without.json["errors"]
+    assert wrong.status_code == 422 and "password" in wrong.json["errors"]
+    assert account(db, user).totp_secret is None
+
+
 def test_setup_and_confirm_are_refused_once_2fa_is_on(client, user_with_2fa):
     headers, secret = user_with_2fa.user.headers, user_with_2fa.secret
 
-    assert client.post("/api/auth/2fa/setup", headers=headers).status_code == 409
+    assert client.post("/api/auth/2fa/setup", json={"password": user_with_2fa.user.password}, headers=headers).status_code == 409
     again = client.post("/api/auth/2fa/confirm", headers=headers, json={"code": code_at(secret)})
     assert again.status_code == 409
     assert "recovery_codes" not in again.json  # the codes are shown once only
@@ -164,7 +175,7 @@ def test_a_wrong_code_is_refused_as_401(user_with_2fa, db):
 def test_the_codes_of_a_setup_never_confirmed_are_no_second_factor(client, new_user, db):
     user = new_user()
     early_in_a_step()
-    secret = client.post("/api/auth/2fa/setup", headers=user.headers).json["secret"]
+    secret = client.post("/api/auth/2fa/setup", json={"password": user.password}, headers=user.headers).json["secret"]
 
     with pytest.raises(Unauthorized):
         verify_second_factor(db, account(db, user), code_at(secret))
@@ -260,7 +271,7 @@ def test_disabling_when_2fa_is_off_is_a_conflict(client, new_user):
 def test_guessing_codes_with_a_signed_in_token_locks_the_account_like_failed_logins(client, new_user, db):
     user = new_user()
     early_in_a_step()
-    secret = client.post("/api/auth/2fa/setup", headers=user.headers).json["secret"]
+    secret = client.post("/api/auth/2fa/setup", json={"password": user.password}, headers=user.headers).json["secret"]
     wrong = f"{(int(code_at(secret)) + 500_000) % 1_000_000:06d}"
 
     guesses = [client.post("/api/auth/2fa/confirm", headers=user.headers, json={"code": wrong}).status_code
@@ -272,6 +283,7 @@ def test_guessing_codes_with_a_signed_in_token_locks_the_account_like_failed_log
     assert locked.mimetype == "application/problem+json"
     assert account(db, user).totp_enabled is False
     db.expire_all()
-    reasons = db.scalars(select(LoginAttempt.failure_reason).where(
-        LoginAttempt.user_id == uuid.UUID(user.id), LoginAttempt.kind == "2fa").order_by(LoginAttempt.id)).all()
+    reasons = db.scalars(select(LoginAttempt.failure_reason).where(  # the setup's password check succeeded
+        LoginAttempt.user_id == uuid.UUID(user.id), LoginAttempt.kind == "2fa", LoginAttempt.success.is_(False))
+        .order_by(LoginAttempt.id)).all()
     assert reasons == ["bad_2fa_code"] * 10 + ["locked"]

@@ -7,7 +7,8 @@ from servicekit.db import request_session
 from servicekit.tokens import current_principal
 
 from auth import totp
-from auth.schemas import RecoveryCodesSchema, TwoFactorCodeSchema, TwoFactorDisableSchema, TwoFactorSetupSchema
+from auth.schemas import (PasswordConfirmationSchema, RecoveryCodesSchema, TwoFactorCodeSchema, TwoFactorDisableSchema,
+                          TwoFactorSetupSchema)
 
 blp = Blueprint("two_factor", __name__, url_prefix="/api/auth/2fa",
                 description="TOTP two-factor authentication and one-time recovery codes.")
@@ -15,11 +16,15 @@ blp = Blueprint("two_factor", __name__, url_prefix="/api/auth/2fa",
 
 @blp.post("/setup")
 @blp.login_required
+@blp.arguments(PasswordConfirmationSchema)
 @blp.response(200, TwoFactorSetupSchema)
 @blp.alt_response(409, description="2FA is already on")
-def setup():
-    """Start 2FA setup: a new secret, its otpauth:// URI and QR code (2FA stays off until confirmed)"""
-    return totp.start_setup(request_session(), current_principal().user_id)
+@blp.alt_response(422, description="Wrong password")
+@blp.alt_response(429, description="Too many wrong codes or passwords for the account")
+def setup(body):
+    """Start 2FA setup with the password: a new secret, its otpauth:// URI and QR code (off until confirmed)"""
+    return totp.start_setup(request_session(), current_principal().user_id, body["password"],
+                            ip=request.remote_addr, user_agent=request.user_agent.string)
 
 
 @blp.post("/confirm")
