@@ -106,7 +106,7 @@ def declare_queue(app, handlers):
         connection.close()
 
 
-def all_handled_once(app, ids, message):
+def assert_all_handled_once(app, ids, message):
     def check():
         counts = demo.effect_counts(context(app).db)
         return all(counts.get(i) == 1 for i in ids)
@@ -182,7 +182,7 @@ def test_every_committed_event_is_handled_exactly_once(app, threads):
     ids = publish_notes(app, 300)
     threads.start(relay_for(app))
 
-    all_handled_once(app, ids, "every event to be handled")
+    assert_all_handled_once(app, ids, "every event to be handled")
     assert Counter(consumer.acked) == Counter({i: 1 for i in ids})
 
 
@@ -226,7 +226,7 @@ def test_events_in_flight_survive_a_broker_restart(app, threads):
     restart_broker()
     ids += publish_notes(app, 200)  # committed while the broker may still be coming back
 
-    all_handled_once(app, ids, "every event to be handled after the broker restart")
+    assert_all_handled_once(app, ids, "every event to be handled after the broker restart")
 
 
 def restart_broker():
@@ -292,7 +292,7 @@ def test_the_worker_relays_and_handles_and_stops_gracefully_on_sigterm(app, sett
     worker.start()
     try:
         ids = publish_notes(app, 50)
-        all_handled_once(app, ids, "the worker to handle every event")
+        assert_all_handled_once(app, ids, "the worker to handle every event")
     finally:
         os.kill(worker.pid, signal.SIGTERM)
         worker.join(timeout=30)
