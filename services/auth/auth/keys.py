@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa, x25519
 from servicekit.errors import Conflict, Forbidden, Invalid, NotFound
 from servicekit.events import publish
+from servicekit.pagination import keyset_page
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,8 +27,6 @@ MIN_RSA_BITS = 2048
 MAX_RSA_BITS = 8192  # far beyond any need; larger keys only make every signature check slow
 KEY_TYPES = {"rsa": rsa.RSAPublicKey, "ed25519": ed25519.Ed25519PublicKey, "x25519": x25519.X25519PublicKey}
 PURPOSES = {"rsa": {"signing", "encryption"}, "ed25519": {"signing"}, "x25519": {"encryption"}}
-
-Cursor = tuple[dt.datetime, str]
 
 
 def parse_public_key(pem: str, *, purpose: str, algorithm: str) -> tuple[str, str]:
@@ -127,17 +126,12 @@ def get_key(session: Session, fingerprint: str) -> PublicKey:
 
 
 def list_user_keys(session: Session, user_id: uuid.UUID, *, active: bool | None, limit: int,
-                   cursor: Cursor | None) -> dict[str, Any]:
+                   cursor: list | None) -> dict[str, Any]:
     """A user's keys, active and historic (or only one kind), newest first, a page at a time."""
     if session.get(User, user_id) is None:
         raise NotFound("no such user")
     query = sa.select(PublicKey).where(PublicKey.user_id == user_id)
     if active is not None:
         query = query.where(PublicKey.active.is_(active))
-    if cursor is not None:
-        query = query.where(sa.tuple_(PublicKey.created_at, PublicKey.fingerprint) < sa.tuple_(
-            sa.literal(cursor[0]), sa.literal(cursor[1])))
-    query = query.order_by(PublicKey.created_at.desc(), PublicKey.fingerprint.desc()).limit(limit + 1)
-    rows = list(session.scalars(query))
-    items, more = rows[:limit], len(rows) > limit
-    return {"items": items, "next_cursor": (items[-1].created_at, items[-1].fingerprint) if more else None}
+    return keyset_page(session, query, keys=[PublicKey.created_at, PublicKey.fingerprint], descending=True,
+                       limit=limit, cursor=cursor)

@@ -10,7 +10,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from servicekit.errors import Invalid
+from servicekit.pagination import keyset_page
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
@@ -93,7 +93,7 @@ def _is_locked(db: Session, who: ColumnElement[bool], threshold: int, settings: 
 
 def list_attempts(db: Session, *, username: str | None = None, ip: str | None = None,
                   since: dt.datetime | None = None, until: dt.datetime | None = None, success: bool | None = None,
-                  limit: int = 50, cursor: str | None = None) -> dict:
+                  limit: int = 50, cursor: list | None = None) -> dict:
     """Attempts matching the filters, newest first, a page at a time."""
     conditions = _period(since, until)
     if username:
@@ -102,12 +102,9 @@ def list_attempts(db: Session, *, username: str | None = None, ip: str | None = 
         conditions.append(LoginAttempt.ip == str(ip))
     if success is not None:
         conditions.append(LoginAttempt.success.is_(success))
-    if cursor:
-        conditions.append(LoginAttempt.id < _read_cursor(cursor))
-    rows = db.execute(select(LoginAttempt).where(and_(True, *conditions))
-                      .order_by(LoginAttempt.id.desc()).limit(limit + 1)).scalars().all()
-    page = rows[:limit]
-    return {"items": page, "next_cursor": str(page[-1].id) if len(rows) > limit else None}
+    # The id grows with every attempt, so it alone orders them newest first.
+    return keyset_page(db, select(LoginAttempt).where(*conditions), keys=[LoginAttempt.id], descending=True,
+                       limit=limit, cursor=cursor)
 
 
 def activity_stats(db: Session, *, since: dt.datetime | None = None, until: dt.datetime | None = None,
@@ -146,10 +143,3 @@ def _period(since: dt.datetime | None, until: dt.datetime | None) -> list[Column
     if until is not None:
         conditions.append(LoginAttempt.occurred_at < until)
     return conditions
-
-
-def _read_cursor(cursor: str) -> int:
-    try:
-        return int(cursor)
-    except ValueError:
-        raise Invalid("bad cursor", errors={"cursor": ["is not a cursor this API returned"]}) from None

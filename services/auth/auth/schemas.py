@@ -1,7 +1,8 @@
 """marshmallow schemas of the auth service (request and response), by resource."""
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate  # noqa: F401  (used by the sections below)
+from marshmallow import Schema, fields, validate
+from servicekit.pagination import PageArgs
 
 # --- accounts, sessions, tokens, login activity ---------------------------------------
 from datetime import UTC  # noqa: E402  (this section's own imports, kept with it)
@@ -106,16 +107,6 @@ class SessionSchema(Schema):
     revoked_at = fields.AwareDateTime(dump_only=True, allow_none=True)
 
 
-class SessionPageSchema(Schema):
-    items = fields.List(fields.Nested(SessionSchema))
-    next_cursor = fields.String(allow_none=True)
-
-
-class SessionPageQuerySchema(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(load_default=None)
-
-
 class RevokedSessionsSchema(Schema):
     revoked = fields.Integer(dump_only=True, metadata={"description": "How many sessions were revoked."})
 
@@ -129,14 +120,12 @@ class JwksSchema(Schema):
     keys = fields.List(fields.Dict(), dump_only=True, metadata={"description": "Ed25519 public keys (OKP JWKs)."})
 
 
-class LoginActivityQuerySchema(Schema):
+class LoginActivityQuerySchema(PageArgs):
     username = fields.String(load_default=None, validate=validate.Length(max=254))
     ip = fields.IP(load_default=None)
     since = fields.AwareDateTime(data_key="from", load_default=None, default_timezone=UTC)
     until = fields.AwareDateTime(data_key="to", load_default=None, default_timezone=UTC)
     success = fields.Boolean(load_default=None, allow_none=True)
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(load_default=None)
 
 
 class LoginActivityPeriodSchema(Schema):
@@ -156,11 +145,6 @@ class LoginAttemptSchema(Schema):
     failure_reason = fields.String(dump_only=True, allow_none=True, metadata={
         "enum": ["unknown_user", "bad_password", "bad_2fa_code", "locked", "banned", "refresh_token_reused"]})
     session_id = fields.UUID(dump_only=True, allow_none=True)
-
-
-class LoginAttemptPageSchema(Schema):
-    items = fields.List(fields.Nested(LoginAttemptSchema))
-    next_cursor = fields.String(allow_none=True)
 
 
 class FailedUsernameSchema(Schema):
@@ -240,44 +224,7 @@ class PasswordResetConfirmSchema(Schema):
 
 
 # --- identity verification, public keys, bans ------------------------------------------
-import base64  # noqa: E402  (this section's own imports, kept with it)
-import binascii  # noqa: E402
-import datetime as _dt  # noqa: E402
-import json  # noqa: E402
-
-from flask_smorest.fields import Upload  # noqa: E402
-from marshmallow import ValidationError  # noqa: E402
-
-
-class Cursor(fields.String):
-    """An opaque page cursor: the (created_at, id) of the last item of a page, as base64url JSON."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("metadata", {"description": "The next_cursor of the previous page."})
-        super().__init__(**kwargs)
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        created_at, key = value
-        raw = json.dumps([created_at.isoformat(), str(key)]).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            raw = base64.urlsafe_b64decode(str(value) + "=" * (-len(str(value)) % 4))
-            created_at, key = json.loads(raw)
-            created_at = _dt.datetime.fromisoformat(created_at)
-        except (binascii.Error, ValueError, TypeError):
-            raise ValidationError("Not a valid cursor.") from None
-        if created_at.tzinfo is None or not isinstance(key, str):
-            raise ValidationError("Not a valid cursor.")
-        return created_at, key
-
-
-class PageQuerySchema(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = Cursor(load_default=None)
+from flask_smorest.fields import Upload  # noqa: E402  (this section's own imports, kept with it)
 
 
 class VerificationDocumentSchema(Schema):
@@ -313,17 +260,7 @@ class AdminVerificationRequestSchema(VerificationRequestSchema):
     decided_by = fields.UUID(dump_only=True, allow_none=True)
 
 
-class VerificationRequestPageSchema(Schema):
-    items = fields.List(fields.Nested(VerificationRequestSchema))
-    next_cursor = Cursor(allow_none=True)
-
-
-class AdminVerificationRequestPageSchema(Schema):
-    items = fields.List(fields.Nested(AdminVerificationRequestSchema))
-    next_cursor = Cursor(allow_none=True)
-
-
-class AdminVerificationQuerySchema(PageQuerySchema):
+class AdminVerificationQuerySchema(PageArgs):
     status = fields.String(load_default="pending", validate=validate.OneOf(["pending", "approved", "rejected"]))
 
 
@@ -354,14 +291,9 @@ class PublicKeySchema(Schema):
     deactivated_at = fields.AwareDateTime(dump_only=True, allow_none=True)
 
 
-class PublicKeyQuerySchema(PageQuerySchema):
+class PublicKeyQuerySchema(PageArgs):
     active = fields.Boolean(load_default=None, allow_none=True,
                             metadata={"description": "Only active (true) or only historic (false) keys."})
-
-
-class PublicKeyPageSchema(Schema):
-    items = fields.List(fields.Nested(PublicKeySchema))
-    next_cursor = Cursor(allow_none=True)
 
 
 class BanSchema(Schema):

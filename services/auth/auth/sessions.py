@@ -1,13 +1,13 @@
 """Sessions: a signed-in device. Listing, revoking one, revoking all (others)."""
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import uuid
 
-from servicekit.errors import Invalid, NotFound
+from servicekit.errors import NotFound
 from servicekit.events import publish
-from sqlalchemy import select, tuple_
+from servicekit.pagination import keyset_page
+from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from auth.models import Session
@@ -42,20 +42,15 @@ def session_is_live(db: DbSession, session_id: uuid.UUID) -> bool:
 
 
 def list_sessions(db: DbSession, user_id: uuid.UUID, *, current_session_id: uuid.UUID, limit: int,
-                  cursor: str | None) -> dict:
+                  cursor: list | None) -> dict:
     """The user's sessions, newest first, a page at a time."""
-    query = (select(Session).where(Session.user_id == user_id)
-             .order_by(Session.created_at.desc(), Session.id.desc()).limit(limit + 1))
-    if cursor:
-        created_at, session_id = _read_cursor(cursor)
-        query = query.where(tuple_(Session.created_at, Session.id) < tuple_(created_at, session_id))
-    rows = db.execute(query).scalars().all()
-    page = rows[:limit]
-    items = [{"id": row.id, "created_at": row.created_at, "last_used_at": row.last_used_at, "ip": row.ip,
-              "user_agent": row.user_agent, "expires_at": row.expires_at, "revoked": row.revoked_at is not None,
-              "revoked_at": row.revoked_at, "current": row.id == current_session_id} for row in page]
-    next_cursor = _make_cursor(page[-1]) if len(rows) > limit else None
-    return {"items": items, "next_cursor": next_cursor}
+    page = keyset_page(db, select(Session).where(Session.user_id == user_id), keys=[Session.created_at, Session.id],
+                       descending=True, limit=limit, cursor=cursor)
+    page["items"] = [{"id": row.id, "created_at": row.created_at, "last_used_at": row.last_used_at, "ip": row.ip,
+                      "user_agent": row.user_agent, "expires_at": row.expires_at,
+                      "revoked": row.revoked_at is not None, "revoked_at": row.revoked_at,
+                      "current": row.id == current_session_id} for row in page["items"]]
+    return page
 
 
 def revoke_own_session(db: DbSession, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
@@ -75,15 +70,3 @@ def revoke_other_sessions(db: DbSession, user_id: uuid.UUID, current_session_id:
     count = revoke_all_sessions(db, user_id, "signed_out_by_user", except_session_id=current_session_id)
     db.commit()
     return count
-
-
-def _make_cursor(row: Session) -> str:
-    return base64.urlsafe_b64encode(f"{row.created_at.isoformat()}|{row.id}".encode()).decode()
-
-
-def _read_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
-    try:
-        created_at, session_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return dt.datetime.fromisoformat(created_at), uuid.UUID(session_id)
-    except ValueError:
-        raise Invalid("bad cursor", errors={"cursor": ["is not a cursor this API returned"]}) from None

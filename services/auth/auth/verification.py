@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 import sqlalchemy as sa
 from servicekit.errors import Conflict, Invalid, NotFound
 from servicekit.events import publish
+from servicekit.pagination import keyset_page
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,7 +29,7 @@ DOCUMENT_SIGNATURES = (
 )
 EXTENSIONS = {content_type: extension for _magic, content_type, extension in DOCUMENT_SIGNATURES}
 
-Cursor = tuple[dt.datetime, str]
+SUBMISSION_ORDER = (VerificationRequest.created_at, VerificationRequest.id)  # the page keys: ties by id
 
 
 def detect_document_type(data: bytes) -> str | None:
@@ -84,36 +85,16 @@ def _open_request_of(session: Session, user_id: uuid.UUID) -> VerificationReques
         VerificationRequest.user_id == user_id, VerificationRequest.status == "pending")).first()
 
 
-def list_own_requests(session: Session, user_id: uuid.UUID, *, limit: int, cursor: Cursor | None) -> dict[str, Any]:
+def list_own_requests(session: Session, user_id: uuid.UUID, *, limit: int, cursor: list | None) -> dict[str, Any]:
     """The user's requests, newest first, a page at a time."""
-    query = sa.select(VerificationRequest).where(VerificationRequest.user_id == user_id)
-    return _page(session, query, limit=limit, cursor=cursor, newest_first=True)
+    return keyset_page(session, sa.select(VerificationRequest).where(VerificationRequest.user_id == user_id),
+                       keys=SUBMISSION_ORDER, descending=True, limit=limit, cursor=cursor)
 
 
-def list_requests(session: Session, *, status: str, limit: int, cursor: Cursor | None) -> dict[str, Any]:
+def list_requests(session: Session, *, status: str, limit: int, cursor: list | None) -> dict[str, Any]:
     """Requests with `status` for staff, oldest first (the queue order), a page at a time."""
-    query = sa.select(VerificationRequest).where(VerificationRequest.status == status)
-    return _page(session, query, limit=limit, cursor=cursor, newest_first=False)
-
-
-def _page(session: Session, query: sa.Select, *, limit: int, cursor: Cursor | None,
-          newest_first: bool) -> dict[str, Any]:
-    order = sa.tuple_(VerificationRequest.created_at, VerificationRequest.id)
-    if cursor is not None:
-        after = sa.tuple_(sa.literal(cursor[0]), sa.literal(_uuid_or_invalid(cursor[1])))
-        query = query.where(order < after if newest_first else order > after)
-    columns = (VerificationRequest.created_at, VerificationRequest.id)
-    query = query.order_by(*(column.desc() if newest_first else column.asc() for column in columns))
-    rows = list(session.scalars(query.limit(limit + 1)))
-    items, more = rows[:limit], len(rows) > limit
-    return {"items": items, "next_cursor": (items[-1].created_at, str(items[-1].id)) if more else None}
-
-
-def _uuid_or_invalid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise Invalid("not a valid cursor", errors={"cursor": ["Not a valid cursor."]}) from None
+    return keyset_page(session, sa.select(VerificationRequest).where(VerificationRequest.status == status),
+                       keys=SUBMISSION_ORDER, descending=False, limit=limit, cursor=cursor)
 
 
 def visible_request(session: Session, request_id: uuid.UUID, *, viewer_id: uuid.UUID,

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from servicekit.app import Blueprint
 from servicekit.db import request_session
+from servicekit.pagination import page_of
 
 from auth.login_activity import activity_stats, list_attempts
 from auth.schemas import (LoginActivityPeriodSchema, LoginActivityQuerySchema, LoginActivityStatsSchema,
-                          LoginAttemptPageSchema)
+                          LoginAttemptSchema)
 
 blp = Blueprint("admin_login_activity", __name__, url_prefix="/api/auth/admin",
                 description="Login activity for staff: every attempt, and statistics.")
@@ -15,7 +16,7 @@ blp = Blueprint("admin_login_activity", __name__, url_prefix="/api/auth/admin",
 @blp.get("/login-activity")
 @blp.staff_required
 @blp.arguments(LoginActivityQuerySchema, location="query")
-@blp.response(200, LoginAttemptPageSchema)
+@blp.response(200, page_of(LoginAttemptSchema))
 def login_activity(query):
     """Login attempts, newest first, filtered by username, IP, time range (from, to) and success"""
     return list_attempts(request_session(), **query)

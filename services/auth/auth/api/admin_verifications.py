@@ -6,14 +6,15 @@ import uuid
 from flask.views import MethodView
 from servicekit.app import Blueprint
 from servicekit.db import request_session
+from servicekit.pagination import page_of
 from servicekit.tokens import current_principal
 
 from auth import verification
 from auth.api.verification import DOCUMENT_RESPONSE, document_response
 from auth.documents import document_store
 from auth.encryption import cipher
-from auth.schemas import (AdminVerificationQuerySchema, AdminVerificationRequestPageSchema,
-                          AdminVerificationRequestSchema, VerificationDecisionSchema, VerificationRejectionSchema)
+from auth.schemas import (AdminVerificationQuerySchema, AdminVerificationRequestSchema, VerificationDecisionSchema,
+                          VerificationRejectionSchema)
 
 blp = Blueprint("admin-verifications", __name__, url_prefix="/api/auth",
                 description="Identity verification: staff review")
@@ -23,7 +24,7 @@ blp = Blueprint("admin-verifications", __name__, url_prefix="/api/auth",
 class VerificationQueue(MethodView):
     @blp.staff_required
     @blp.arguments(AdminVerificationQuerySchema, location="query")
-    @blp.response(200, AdminVerificationRequestPageSchema)
+    @blp.response(200, page_of(AdminVerificationRequestSchema))
     def get(self, query):
         """Verification requests by status (pending by default), oldest first"""
         return verification.list_requests(request_session(), **query)

@@ -6,10 +6,11 @@ import uuid
 from flask.views import MethodView
 from servicekit.app import Blueprint
 from servicekit.db import request_session
+from servicekit.pagination import page_of
 from servicekit.tokens import current_principal
 
 from auth import keys
-from auth.schemas import PublicKeyPageSchema, PublicKeyQuerySchema, PublicKeyRegistrationSchema, PublicKeySchema
+from auth.schemas import PublicKeyQuerySchema, PublicKeyRegistrationSchema, PublicKeySchema
 
 blp = Blueprint("keys", __name__, url_prefix="/api/auth", description="Public-key registry")
 
@@ -49,7 +50,7 @@ class KeyByFingerprint(MethodView):
 class UserKeys(MethodView):
     @blp.login_required
     @blp.arguments(PublicKeyQuerySchema, location="query")
-    @blp.response(200, PublicKeyPageSchema)
+    @blp.response(200, page_of(PublicKeySchema))
     @blp.alt_response(404, description="No such user")
     def get(self, query, user_id: uuid.UUID):
         """A user's public keys, active and historic, newest first"""

@@ -5,18 +5,19 @@ import uuid
 
 from servicekit.app import Blueprint
 from servicekit.db import request_session
+from servicekit.pagination import PageArgs, page_of
 from servicekit.tokens import current_principal
 
 from auth import sessions
-from auth.schemas import RevokedSessionsSchema, SessionPageQuerySchema, SessionPageSchema
+from auth.schemas import RevokedSessionsSchema, SessionSchema
 
 blp = Blueprint("sessions", __name__, url_prefix="/api/auth", description="Your sessions: list and revoke.")
 
 
 @blp.get("/sessions")
 @blp.login_required
-@blp.arguments(SessionPageQuerySchema, location="query")
-@blp.response(200, SessionPageSchema)
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(SessionSchema))
 def list_sessions(query):
     """Your sessions, newest first: when, from where, which is this one, which are revoked"""
     principal = current_principal()

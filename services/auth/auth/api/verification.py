@@ -8,14 +8,13 @@ from flask import Response, current_app, send_file
 from flask.views import MethodView
 from servicekit.app import Blueprint
 from servicekit.db import request_session
+from servicekit.pagination import PageArgs, page_of
 from servicekit.tokens import current_principal
 
 from auth import verification
 from auth.documents import document_store
 from auth.encryption import cipher
-from auth.schemas import (PageQuerySchema, VerificationDocumentSchema,
-                          VerificationRequestPageSchema, VerificationRequestSchema,
-                          VerificationSubmissionSchema)
+from auth.schemas import VerificationDocumentSchema, VerificationRequestSchema, VerificationSubmissionSchema
 
 blp = Blueprint("verification", __name__, url_prefix="/api/auth", description="Identity verification")
 
@@ -49,8 +48,8 @@ class OwnVerificationRequests(MethodView):
             store=document_store(), cipher=cipher(), max_bytes=settings.document_max_bytes)
 
     @blp.login_required
-    @blp.arguments(PageQuerySchema, location="query")
-    @blp.response(200, VerificationRequestPageSchema)
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_of(VerificationRequestSchema))
     def get(self, query):
         """My verification requests, newest first"""
         return verification.list_own_requests(request_session(), current_principal().user_id, **query)
