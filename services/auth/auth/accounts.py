@@ -78,11 +78,18 @@ def validate_new_password(password: str, *, username: str | None = None, email: 
 def register_user(session: Session, *, username: str, email: str, phone: str, password: str, challenge: dict | None,
                   secret_key: str) -> User:
     """Create an account from a solved proof-of-work challenge; publishes `auth.user.registered`."""
-    email = email.lower()
     spend_challenge(session, secret_key, challenge)
+    return create_account(session, username=username, email=email, phone=phone, password=password)
+
+
+def create_account(session: Session, *, username: str, email: str, phone: str, password: str,
+                   roles: tuple[str, ...] = ("user",)) -> User:
+    """Create an account (registration, or an operator's bootstrap of staff); publishes `auth.user.registered`, commits."""
+    email = email.lower()
     validate_new_password(password, username=username, email=email)
     _refuse_taken(session, username=username, email=email, phone=phone)
-    user = User(id=uuid.uuid4(), username=username, email=email, phone=phone, password_hash=hash_password(password))
+    user = User(id=uuid.uuid4(), username=username, email=email, phone=phone, password_hash=hash_password(password),
+                roles=list(roles))
     session.add(user)
     try:
         session.flush()

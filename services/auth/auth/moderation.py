@@ -14,33 +14,19 @@ import uuid
 from servicekit.errors import Conflict, NotFound
 from servicekit.events import publish
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from auth.accounts import hash_password, validate_new_password
+from auth.accounts import create_account
 from auth.models import User
 from auth.sessions import revoke_all_sessions
 
-STAFF_ROLES = ["user", "staff"]
+STAFF_ROLES = ("user", "staff")
 
 
 def create_staff_account(session: Session, *, username: str, email: str, phone: str, password: str) -> User:
     """A new account with the staff role (the bootstrap of the first staff member); commits."""
-    email = email.lower()
-    validate_new_password(password, username=username, email=email)
-    user = User(id=uuid.uuid4(), username=username, email=email, phone=phone, password_hash=hash_password(password),
-                roles=list(STAFF_ROLES))
-    session.add(user)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict("an account with this username, email or phone already exists") from None
-    session.refresh(user)
-    publish(session, "auth.user.registered",
-            {"user_id": user.id, "username": user.username, "created_at": user.created_at})
-    session.commit()
-    return user
+    return create_account(session, username=username, email=email, phone=phone, password=password,
+                          roles=STAFF_ROLES)
 
 
 def promote_to_staff(session: Session, username: str) -> User:

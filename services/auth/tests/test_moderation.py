@@ -169,7 +169,7 @@ def test_create_staff_refuses_a_weak_password_and_a_taken_username(app, new_user
     duplicate = run_create_staff(app, "--username", taken.username, "--email", "other@example.test",
                                  "--phone", "+41000000001", "--password-stdin", input="Correct-Horse-42\n")
     assert duplicate.exit_code != 0
-    assert "already exists" in duplicate.output
+    assert "username: is already registered" in duplicate.output  # names the field that is taken
 
 
 def test_create_staff_promotes_an_existing_user(client, app, new_user):
