@@ -123,3 +123,10 @@ def caller(new_user):
     """Auth verifies its own tokens (local keys), so its `whoami` caller is a real signed-in account."""
     user = new_user()
     return uuid.UUID(user.id), user.headers
+
+
+@pytest.fixture
+def db(app):
+    """A database session inside the app context (for looking at and calling the domain directly)."""
+    with app.app_context(), app.extensions["servicekit"].db.session() as session:
+        yield session

@@ -35,12 +35,6 @@ def source():
 
 
 @pytest.fixture
-def db(app):
-    with app.app_context(), app.extensions["servicekit"].db.session() as session:
-        yield session
-
-
-@pytest.fixture
 def reset(client, source):
     """Calls of the reset resources from this test's address."""
     def start(name):

@@ -31,13 +31,6 @@ def early_in_a_step(margin=5):
 
 
 @pytest.fixture
-def db(app):
-    """A database session inside the app context (for looking at and calling the domain directly)."""
-    with app.app_context(), app.extensions["servicekit"].db.session() as session:
-        yield session
-
-
-@pytest.fixture
 def user_with_2fa(client, new_user):
     """A signed-in user who has turned 2FA on; the confirming code was the previous step's, so the
     current and next steps' codes are still unused."""
