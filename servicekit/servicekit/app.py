@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,7 +82,11 @@ class ServiceContext:
 
 
 def create_service_app(settings: Settings, package_dir: Path, blueprints: Iterable[flask_smorest.Blueprint] = (),
-                       *, version: str = "0.1.0", description: str = "") -> Flask:
+                       *, version: str = "0.1.0", description: str = "",
+                       make_verifier: Callable[[Settings, Database], tokens.TokenVerifier] = tokens.verifier_for,
+                       ) -> Flask:
+    """The service's Flask app. `make_verifier` builds its token verifier: by default keys come
+    from JWKS_URL and revocations from the bus-fed denylist (auth, the issuer, passes its own)."""
     service = settings.service
     configure_logging(service, settings.log_level)
     app = Flask(service)
@@ -102,8 +106,9 @@ def create_service_app(settings: Settings, package_dir: Path, blueprints: Iterab
         hops = settings.trusted_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=0)
 
+    db = Database(settings.database_url)
     app.extensions["servicekit"] = ServiceContext(
-        settings=settings, db=Database(settings.database_url), verifier=tokens.verifier_for(settings),
+        settings=settings, db=db, verifier=make_verifier(settings, db),
         topology=Topology(settings.bus_namespace), package_dir=package_dir,
         broker_probe=BrokerProbe(settings.amqp_url))
 

@@ -162,8 +162,9 @@ class TokenVerifier:
         return principal
 
 
-def verifier_for(settings) -> TokenVerifier:
-    """The verifier a service app uses; revocations are read from the request's database session."""
+def verifier_for(settings, _db=None) -> TokenVerifier:
+    """The verifier a service app uses by default: keys from JWKS_URL, revocations from the denylist
+    in the request's database session."""
     jwks = JWKSClient(settings.jwks_url, timeout=settings.jwks_timeout_seconds,
                       refetch_interval=settings.jwks_refetch_seconds)
     return TokenVerifier(jwks, issuer=settings.token_issuer, audience=settings.token_audience,

@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import Flask
 from servicekit.app import create_service_app
-from servicekit.db import request_session
+from servicekit.db import Database, request_session
+from servicekit.tokens import TokenVerifier
 
 from auth.api import blueprints
 from auth.commands import create_staff
@@ -23,17 +24,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = Config.load(config)
     app = create_service_app(settings, Path(__file__).parent, blueprints,
                              description="Accounts, sessions and tokens, 2FA, login activity, "
-                                         "identity verification, the public-key registry.")
+                                         "identity verification, the public-key registry.",
+                             make_verifier=_local_verifier)
     app.extensions["auth.cipher"] = DataCipher(settings.data_keys)
-    _verify_tokens_locally(app)
     app.extensions["auth.documents"] = FileDocumentStore(settings.documents_dir)
     app.cli.add_command(create_staff)
     return app
 
 
-def _verify_tokens_locally(app: Flask) -> None:
+def _local_verifier(settings: Config, db: Database) -> TokenVerifier:
     """auth checks its own tokens against its own tables: keys by kid without HTTP to itself, and a
     revoked (or expired) session refused at once, before the revocation event comes back from the bus."""
-    context = app.extensions["servicekit"]
-    context.verifier.jwks = LocalKeySource(context.db)
-    context.verifier.is_revoked = lambda session_id: not session_is_live(request_session(), session_id)
+    return TokenVerifier(LocalKeySource(db), issuer=settings.token_issuer, audience=settings.token_audience,
+                         leeway=settings.token_leeway_seconds,
+                         is_revoked=lambda session_id: not session_is_live(request_session(), session_id))
