@@ -13,7 +13,5 @@ cd "$ROOT"
 # shellcheck disable=SC1091
 . "$ENVDIR/test.env"
 
-shopt -s nullglob
-service_tests=(services/*/tests)
-exec "$VENV/bin/pytest" -p no:cacheprovider --import-mode=importlib \
-    servicekit/tests "${service_tests[@]}" tests "$@"
+# What to collect and how (importlib mode, the test paths) is in pytest.ini.
+exec "$VENV/bin/pytest" "$@"
