@@ -3,6 +3,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from servicekit.context import context_of
 from servicekit.tables import metadata as servicekit_metadata
 from servicekit.testing import EventProbe, delete_namespace
 
@@ -14,13 +15,13 @@ def namespace(amqp_url):
     """A bus namespace of this test alone, so no event crosses from one test to another."""
     name = f"test-{uuid.uuid4().hex[:8]}"
     yield name
-    delete_namespace(amqp_url, name)
+    delete_namespace(amqp_url, name, ["test"])
 
 
 @pytest.fixture
-def settings(service_settings, namespace):
+def overrides(settings_overrides, namespace):
     """Overrides for a demo app on a fresh database with servicekit's tables and the demo tables."""
-    overrides = service_settings("servicekit", BUS_NAMESPACE=namespace)
+    overrides = settings_overrides("servicekit", BUS_NAMESPACE=namespace)
     engine = sa.create_engine(overrides["DATABASE_URL"])
     servicekit_metadata.create_all(engine)
     demo.metadata.create_all(engine)
@@ -29,23 +30,23 @@ def settings(service_settings, namespace):
 
 
 @pytest.fixture
-def app(settings):
-    app = demo.create_app(settings)
+def app(overrides):
+    app = demo.create_app(overrides)
     yield app
-    app.extensions["servicekit"].db.dispose()
+    context_of(app).db.dispose()
 
 
 @pytest.fixture
-def app_with(settings):
+def app_with(overrides):
     """`app_with(**overrides)`: a demo app with settings changed from the test defaults."""
     apps = []
 
-    def make(**overrides):
-        apps.append(demo.create_app({**settings, **overrides}))
+    def make(**changes):
+        apps.append(demo.create_app({**overrides, **changes}))
         return apps[-1]
     yield make
     for app in apps:
-        app.extensions["servicekit"].db.dispose()
+        context_of(app).db.dispose()
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
 from servicekit.testing import ServiceContract
 
+from auth.models import Base
+
 
 class TestTheAuthService(ServiceContract):
     service = "auth"
+    metadata = Base.metadata

@@ -1,5 +1,8 @@
 from servicekit.testing import ServiceContract
 
+from messaging.models import Base
+
 
 class TestTheMessagingService(ServiceContract):
     service = "messaging"
+    metadata = Base.metadata

@@ -1,5 +1,8 @@
 from servicekit.testing import ServiceContract
 
+from social.models import Base
+
 
 class TestTheSocialService(ServiceContract):
     service = "social"
+    metadata = Base.metadata

@@ -1,0 +1,25 @@
+"""pytest fixtures every BeYou test suite reuses (loaded as a pytest plugin).
+
+Real infrastructure only: `make test` starts PostgreSQL and RabbitMQ and exports
+BEYOU_TEST_PG_ADMIN_URL and BEYOU_TEST_AMQP_URL. Each test session gets fresh
+databases (dropped at the end) and its own bus namespace, so runs never see
+each other's events.
+
+    databases  fresh databases; migrated_app(create_app); settings, database, session of the app under test
+    bus        the bus namespace, event_probe, running_worker(app, handlers)
+    tokens     token_issuer (real EdDSA tokens, a JWKS over HTTP), caller
+    contract   ServiceContract, the tests every service passes
+"""
+from servicekit.testing.bus import (EventProbe, amqp_url, bus_consumers, bus_namespace, delete_namespace, event_probe,
+                                    running_worker)
+from servicekit.testing.contract import ServiceContract
+from servicekit.testing.databases import (DatabaseFactory, database, databases, migrated_app, pg_admin_url, session,
+                                          settings, settings_overrides)
+from servicekit.testing.tokens import TokenIssuer, caller, token_issuer
+from servicekit.testing.waiting import wait_until
+
+__all__ = [
+    "DatabaseFactory", "EventProbe", "ServiceContract", "TokenIssuer", "amqp_url", "bus_consumers", "bus_namespace",
+    "caller", "database", "databases", "delete_namespace", "event_probe", "migrated_app", "pg_admin_url",
+    "running_worker", "session", "settings", "settings_overrides", "token_issuer", "wait_until",
+]
