@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from servicekit.app import create_service_app
 from servicekit.config import Settings
+from servicekit.context import context_of
 from servicekit.events import EventHandlers, publish
 from servicekit.tables import metadata as servicekit_metadata
 from servicekit.testing import DatabaseFactory, delete_namespace
@@ -138,7 +139,7 @@ def main() -> None:
     bench_metadata.create_all(engine)
     engine.dispose()
     app = make_app(overrides)
-    db = app.extensions["servicekit"].db
+    db = context_of(app).db
     print(f"events benchmark on {os.cpu_count()} cores: one worker process (relay + consumer), "
           f"PostgreSQL and RabbitMQ on this machine")
     fill_backlog(db, args.events)
@@ -153,7 +154,7 @@ def main() -> None:
         worker.join(timeout=30)
         db.dispose()
         databases.drop_all()
-        delete_namespace(amqp_url, namespace)
+        delete_namespace(amqp_url, namespace, [BenchSettings.service])
 
 
 if __name__ == "__main__":

@@ -1,95 +1,65 @@
-"""The app factory every service uses: `create_service_app(settings, blueprints)`.
+"""The app factory every service uses: `create_service_app(settings, package_dir, blueprints)`.
 
 It wires, in one place: JSON logs and request ids, ProxyFix for the configured
 number of trusted proxy hops, the database, token verification, flask-smorest
 with the OpenAPI document at /api/<service>/openapi.json and docs at
-/api/<service>/docs, health and readiness, the problem+json error funnel, and
-the CLI commands (`migrate`, `dead-letters`).
+/api/<service>/docs (every blueprint mounted at /api/<service>), health and
+readiness, the problem+json error funnel, input guards, and the CLI commands
+(`migrate`, `dead-letters`).
 """
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
-import flask_smorest
 from flask import Flask, g, request
-from marshmallow import Schema, fields
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from servicekit import commands, tokens
+from servicekit.api import NUL, Api, Blueprint
 from servicekit.config import Settings
+from servicekit.context import ServiceContext
 from servicekit.db import Database, close_request_session
-from servicekit.errors import handle_http_exception, register_error_handlers
 from servicekit.events.topology import Topology
 from servicekit.health import BrokerProbe, health_blueprint
-from servicekit.whoami import whoami_blueprint
 from servicekit.logs import accept_request_id, configure_logging, reset_request_id, set_request_id
+from servicekit.problems import register_error_handlers
+from servicekit.whoami import whoami_blueprint
 
 request_log = logging.getLogger("servicekit.request")
 
 
-class ProblemSchema(Schema):
-    """RFC 9457 problem details."""
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, where a document nested too deeply to parse is unreadable input (400), not a crash."""
 
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
-    instance = fields.String()
-    request_id = fields.String()
-    errors = fields.Dict()
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
-class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest Blueprint whose auth decorators also document the bearer requirement."""
-
-    def login_required(self, view):
-        """The caller must present a valid access token (401 otherwise)."""
-        documented = self.doc(security=[{"bearerAuth": []}])(view)
-        return self.alt_response(401, schema=ProblemSchema, description="Not signed in")(
-            tokens.login_required(documented))
-
-    def staff_required(self, view):
-        """The caller must be signed in with the staff role (401/403 otherwise)."""
-        documented = self.doc(security=[{"bearerAuth": []}])(view)
-        return self.alt_response(403, schema=ProblemSchema, description="Staff only")(
-            self.alt_response(401, schema=ProblemSchema, description="Not signed in")(
-                tokens.staff_required(documented)))
-
-
-class Api(flask_smorest.Api):
-    """flask-smorest's Api with errors answered as problem+json."""
-
-    ERROR_SCHEMA = ProblemSchema
-
-    def handle_http_exception(self, error):
-        return handle_http_exception(error)
-
-
-@dataclass
-class ServiceContext:
-    """What servicekit keeps per app, under app.extensions["servicekit"]."""
-
-    settings: Settings
-    db: Database
-    verifier: tokens.TokenVerifier
-    topology: Topology
-    package_dir: Path
-    broker_probe: BrokerProbe
-
-
-def create_service_app(settings: Settings, package_dir: Path, blueprints: Iterable[flask_smorest.Blueprint] = (),
+def create_service_app(settings: Settings, package_dir: Path, blueprints: Iterable[Blueprint] = (),
                        *, version: str = "0.1.0", description: str = "",
+                       resources: Mapping[str, Any] | None = None,
                        make_verifier: Callable[[Settings, Database], tokens.TokenVerifier] = tokens.verifier_for,
                        ) -> Flask:
-    """The service's Flask app. `make_verifier` builds its token verifier: by default keys come
-    from JWKS_URL and revocations from the bus-fed denylist (auth, the issuer, passes its own)."""
+    """The service's Flask app.
+
+    `blueprints` are mounted at /api/<service>. `resources` are the service's own objects that
+    routes pass to the domain (a cipher, a store), reached with `service_resource(name)`.
+    `make_verifier` builds the token verifier: by default keys come from JWKS_URL and
+    revocations from the bus-fed denylist (auth, the issuer, passes its own).
+    """
     service = settings.service
     configure_logging(service, settings.log_level)
     app = Flask(service)
+    app.json = JSONProvider(app)
     app.config.update(
         TESTING=settings.testing,
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
@@ -108,28 +78,27 @@ def create_service_app(settings: Settings, package_dir: Path, blueprints: Iterab
 
     db = Database(settings.database_url)
     app.extensions["servicekit"] = ServiceContext(
-        settings=settings, db=db, verifier=make_verifier(settings, db),
-        topology=Topology(settings.bus_namespace), package_dir=package_dir,
-        broker_probe=BrokerProbe(settings.amqp_url))
+        settings=settings, db=db, verifier=make_verifier(settings, db), topology=Topology(settings.bus_namespace),
+        package_dir=package_dir, broker_probe=BrokerProbe(settings.amqp_url), resources=dict(resources or {}))
 
     api = Api(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
-    api.register_blueprint(health_blueprint(service))
-    api.register_blueprint(whoami_blueprint(service))
-    for blueprint in blueprints:
-        api.register_blueprint(blueprint)
+    for blueprint in (health_blueprint(), whoami_blueprint(), *blueprints):
+        api.register_blueprint(blueprint, url_prefix=f"/api/{service}")
     register_error_handlers(app)
-    _install_request_hooks(app, service)
+    _install_request_hooks(app)
     commands.register(app)
     return app
 
 
-def _install_request_hooks(app: Flask, service: str) -> None:
+def _install_request_hooks(app: Flask) -> None:
     @app.before_request
     def start_request():
         g.request_id = accept_request_id(request.headers.get("X-Request-ID"))
         g.request_id_token = set_request_id(g.request_id)
         g.started = time.perf_counter()
+        if NUL in request.path:  # %00 in the path: no resource is named so, and none reaches the database
+            raise BadRequest("The path contains a NUL character.")
 
     @app.after_request
     def finish_request(response):

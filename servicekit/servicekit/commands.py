@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import with_appcontext
 
 from servicekit import migrations
+from servicekit.context import service_context as _context
 from servicekit.events.deadletters import list_dead_letters, replay_dead_letters
-
-
-def _context():
-    return current_app.extensions["servicekit"]
 
 
 @click.command("migrate")
@@ -19,7 +16,7 @@ def _context():
 def migrate(revision: str) -> None:
     """Upgrade this service's database (safe to run concurrently)."""
     ctx = _context()
-    migrations.upgrade(ctx.package_dir, ctx.settings.database_url, revision)
+    migrations.upgrade(ctx.package_dir, ctx.settings, revision)
     click.echo(f"{ctx.settings.service}: database at {revision}")
 
 

@@ -41,6 +41,7 @@ class Settings:
     consumer_prefetch: int = 100
     retry_delays_ms: tuple[int, ...] = (1_000, 10_000, 60_000)
     max_attempts: int = 5
+    alembic_config: str = ""  # the service's alembic.ini; empty: the one beside its package
     testing: bool = False
 
     @classmethod

@@ -8,10 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import current_app, g
+from flask import g
 from sqlalchemy import MetaData, create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from servicekit.context import service_context
+from servicekit.outages import outages
 
 # Deterministic constraint names, so Alembic migrations can name what they drop.
 NAMING_CONVENTION = {
@@ -54,7 +57,7 @@ class Database:
 
 def database() -> Database:
     """The current app's Database."""
-    return current_app.extensions["servicekit"].db
+    return service_context().db
 
 
 def request_session() -> Session:
@@ -68,3 +71,5 @@ def close_request_session(_exc: BaseException | None = None) -> None:
     session = g.pop("_servicekit_session", None)
     if session is not None:
         session.close()
+        if not g.get("database_failed"):
+            outages.up("database")  # the request used the database: an outage, if any, is over

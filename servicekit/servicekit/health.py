@@ -1,56 +1,75 @@
-"""/healthz (the process answers) and /readyz (database and broker reachable)."""
+"""/healthz (the process answers) and /readyz (the API can serve: its database answers).
+
+The broker is not a readiness condition for an API: events wait in the outbox
+while it is away, which is the point of the outbox. Were it one, a broker restart
+would take every API out of service at once. Its state is reported in the body;
+a worker's own health check (`python -m <service>.worker --check`) depends on it.
+"""
 from __future__ import annotations
 
-import logging
 import threading
 import time
 
 import pika
 import sqlalchemy as sa
-from flask import current_app, jsonify
 from flask.views import MethodView
+from marshmallow import Schema, fields
 
-from servicekit.db import database
-from servicekit.errors import problem_response
+from servicekit.api import Blueprint
+from servicekit.context import service_context
+from servicekit.outages import outages
+from servicekit.problems import DATABASE_UNAVAILABLE, problem_response
 
-log = logging.getLogger(__name__)
+REACHABLE, UNREACHABLE = "reachable", "unreachable"
 
 
-def health_blueprint(service: str):
-    from servicekit.app import Blueprint  # avoid an import cycle
+class HealthSchema(Schema):
+    status = fields.String(metadata={"example": "ok"})
+    service = fields.String()
 
-    blp = Blueprint("health", __name__, url_prefix=f"/api/{service}", description="Liveness and readiness")
+
+class ReadinessSchema(Schema):
+    status = fields.String(metadata={"example": "ready"})
+    service = fields.String()
+    database = fields.String(metadata={"description": "reachable (else the answer is a 503)"})
+    broker = fields.String(metadata={"description": "reachable or unreachable; events wait in the outbox meanwhile"})
+
+
+def health_blueprint() -> Blueprint:
+    blp = Blueprint("health", __name__, description="Liveness and readiness")
 
     @blp.route("/healthz")
     class Health(MethodView):
+        @blp.response(200, HealthSchema)
         def get(self):
             """The process is alive"""
-            return jsonify(status="ok", service=service)
+            return {"status": "ok", "service": service_context().settings.service}
 
     @blp.route("/readyz")
     class Ready(MethodView):
+        @blp.response(200, ReadinessSchema)
+        @blp.alt_response(503, description="The database is unreachable")
         def get(self):
-            """The database and the broker are reachable (503 with the reason otherwise)"""
-            failures = [reason for reason in (_database_problem(), _broker_problem()) if reason]
-            if failures:
-                return problem_response(503, "Service Unavailable", "; ".join(failures), code="not-ready")
-            return jsonify(status="ready", service=service)
+            """Ready to serve: the database answers (the broker's state is reported, not required)"""
+            context = service_context()
+            if not _database_reachable(context.db):
+                return problem_response(503, "Service Unavailable", "database unreachable", code="not-ready",
+                                        headers={"Retry-After": "5"})
+            return {"status": "ready", "service": context.settings.service, "database": REACHABLE,
+                    "broker": UNREACHABLE if context.broker_probe.problem() else REACHABLE}
 
     return blp
 
 
-def _database_problem() -> str | None:
+def _database_reachable(db) -> bool:
     try:
-        with database().engine.connect() as conn:
+        with db.engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
-    except Exception as exc:  # any failure means "not ready"; the reason goes to the log
-        log.warning("readiness: database unreachable", extra={"error": str(exc)})
-        return "database unreachable"
-    return None
-
-
-def _broker_problem() -> str | None:
-    return current_app.extensions["servicekit"].broker_probe.problem()
+    except DATABASE_UNAVAILABLE as exc:
+        outages.down("database", getattr(exc, "orig", None) or exc)
+        return False
+    outages.up("database")
+    return True
 
 
 class BrokerProbe:
@@ -81,7 +100,8 @@ class BrokerProbe:
         params.blocked_connection_timeout = 2
         try:
             pika.BlockingConnection(params).close()
-        except Exception as exc:
-            log.warning("readiness: broker unreachable", extra={"error": str(exc)})
+        except Exception as exc:  # noqa: BLE001 - any failure means unreachable; the text says why
+            outages.down("broker", exc)
             return "broker unreachable"
+        outages.up("broker")
         return None

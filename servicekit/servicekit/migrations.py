@@ -6,7 +6,6 @@ holding a PostgreSQL advisory lock, so several containers may run it at once.
 """
 from __future__ import annotations
 
-import os
 import zlib
 from pathlib import Path
 
@@ -16,25 +15,26 @@ from alembic.config import Config
 from sqlalchemy import pool
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from servicekit.config import Settings
 from servicekit.tables import OUTBOX_NOTIFY_DDL
 from servicekit.tables import metadata as servicekit_metadata
 
 
-def alembic_config(package_dir: Path, database_url: str) -> Config:
-    """The service's Alembic config: $ALEMBIC_CONFIG, else alembic.ini beside the package."""
-    path = Path(os.environ.get("ALEMBIC_CONFIG") or package_dir.parent / "alembic.ini")
+def alembic_config(package_dir: Path, settings: Settings) -> Config:
+    """The service's Alembic config: ALEMBIC_CONFIG, else alembic.ini beside the package."""
+    path = Path(settings.alembic_config or package_dir.parent / "alembic.ini")
     if not path.is_file():
         raise FileNotFoundError(f"alembic.ini not found at {path}; set ALEMBIC_CONFIG")
     cfg = Config(str(path))
-    cfg.attributes["database_url"] = database_url
+    cfg.attributes["database_url"] = settings.database_url
     return cfg
 
 
-def upgrade(package_dir: Path, database_url: str, revision: str = "heads") -> None:
+def upgrade(package_dir: Path, settings: Settings, revision: str = "heads") -> None:
     """Upgrade the service database to `revision` under an advisory lock."""
-    cfg = alembic_config(package_dir, database_url)
+    cfg = alembic_config(package_dir, settings)
     lock_key = zlib.crc32(b"beyou.migrate." + package_dir.name.encode())
-    engine = sa.create_engine(database_url, poolclass=pool.NullPool)
+    engine = sa.create_engine(settings.database_url, poolclass=pool.NullPool)
     try:
         with engine.connect() as conn:
             conn.execute(sa.select(sa.func.pg_advisory_lock(lock_key)))
@@ -49,8 +49,12 @@ def upgrade(package_dir: Path, database_url: str, revision: str = "heads") -> No
         engine.dispose()
 
 
-def run_env(target_metadata: sa.MetaData) -> None:
-    """The body of every service's migrations/env.py (online mode only)."""
+def run_env(target_metadata: sa.MetaData, settings_class: type[Settings]) -> None:
+    """The body of every service's migrations/env.py (online mode only).
+
+    `migrate` hands over its connection; the `alembic` command line (e.g. autogenerate)
+    connects with the service's settings, read from the environment by its config class.
+    """
     config = context.config
     targets = [target_metadata, servicekit_metadata]
     connection = config.attributes.get("connection")
@@ -59,7 +63,7 @@ def run_env(target_metadata: sa.MetaData) -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    url = config.attributes.get("database_url") or os.environ["DATABASE_URL"]
+    url = config.attributes.get("database_url") or settings_class.load().database_url
     engine = sa.create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as conn:
         context.configure(connection=conn, target_metadata=targets, compare_type=True)

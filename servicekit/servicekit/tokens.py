@@ -21,11 +21,12 @@ import jwt
 import requests
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from flask import current_app, g, request
+from flask import g, request
 from marshmallow import EXCLUDE, Schema, fields
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from servicekit.context import service_context
 from servicekit.db import request_session
 from servicekit.errors import Forbidden, ServiceUnavailable, Unauthorized
 from servicekit.events.handlers import EventHandlers
@@ -182,7 +183,7 @@ def authenticate() -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("a bearer access token is required",
                            headers={"WWW-Authenticate": 'Bearer realm="beyou"'})
-    g.principal = current_app.extensions["servicekit"].verifier.verify(token.strip())
+    g.principal = service_context().verifier.verify(token.strip())
     return g.principal
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
+from servicekit.api import Blueprint
 from servicekit.tokens import current_principal
 
 
@@ -20,10 +21,8 @@ class PrincipalSchema(Schema):
     expires_at = fields.AwareDateTime()
 
 
-def whoami_blueprint(service: str):
-    from servicekit.app import Blueprint  # avoid an import cycle
-
-    blp = Blueprint("whoami", __name__, url_prefix=f"/api/{service}", description="The caller, as this service sees them")
+def whoami_blueprint() -> Blueprint:
+    blp = Blueprint("whoami", __name__, description="The caller, as this service sees them")
 
     @blp.route("/whoami")
     class WhoAmI(MethodView):

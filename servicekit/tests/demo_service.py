@@ -15,7 +15,9 @@ import sqlalchemy as sa
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from servicekit.app import Blueprint, create_service_app
+from servicekit.context import context_of
+from servicekit.api import Blueprint
+from servicekit.app import create_service_app
 from servicekit.config import Settings
 from servicekit.db import new_metadata, request_session
 from servicekit.errors import Conflict, NotFound
@@ -59,7 +61,7 @@ class PrincipalOut(Schema):
     verified = fields.Boolean()
 
 
-blp = Blueprint("notes", __name__, url_prefix="/api/test")
+blp = Blueprint("notes", __name__)
 
 
 @blp.route("/notes")
@@ -159,7 +161,7 @@ def run_consumer_that_dies_before_ack(settings: dict) -> None:
             os._exit(3)
 
     app = create_app(settings)
-    ctx = app.extensions["servicekit"]
+    ctx = context_of(app)
     DiesBeforeAck(ctx.db, ctx.settings.amqp_url, ctx.topology, "test", counting_handlers).run(threading.Event())
 
 

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 import demo_service as demo
+from servicekit.context import context_of
 from servicekit.events import publish
 from servicekit.events.consumer import Consumer
 from servicekit.events.deadletters import list_dead_letters
@@ -24,7 +25,7 @@ spawn = multiprocessing.get_context("spawn")
 # --- helpers ---------------------------------------------------------------------------
 
 def context(app):
-    return app.extensions["servicekit"]
+    return context_of(app)
 
 
 def publish_notes(app, count: int) -> list:
@@ -200,12 +201,12 @@ def test_a_redelivered_event_has_no_second_effect(app, threads):
     assert demo.effect_counts(context(app).db) == {event_id: 1}
 
 
-def test_a_consumer_that_dies_after_commit_but_before_ack_causes_no_second_effect(app, settings, threads):
+def test_a_consumer_that_dies_after_commit_but_before_ack_causes_no_second_effect(app, overrides, threads):
     declare_queue(app, demo.counting_handlers)
     event_id = publish_notes(app, 1)[0]
     threads.start(relay_for(app))
 
-    doomed = spawn.Process(target=demo.run_consumer_that_dies_before_ack, args=(settings,))
+    doomed = spawn.Process(target=demo.run_consumer_that_dies_before_ack, args=(overrides,))
     doomed.start()
     doomed.join(timeout=60)
     assert doomed.exitcode == 3, "the consumer should have died right before acking"
@@ -286,9 +287,9 @@ def test_a_malformed_message_goes_straight_to_the_dead_letter_queue(app, threads
 
 # --- the worker process ------------------------------------------------------------------
 
-def test_the_worker_relays_and_handles_and_stops_gracefully_on_sigterm(app, settings):
+def test_the_worker_relays_and_handles_and_stops_gracefully_on_sigterm(app, overrides):
     declare_queue(app, demo.counting_handlers)
-    worker = spawn.Process(target=demo.run_worker_process, args=(settings,))
+    worker = spawn.Process(target=demo.run_worker_process, args=(overrides,))
     worker.start()
     try:
         ids = publish_notes(app, 50)

@@ -15,7 +15,9 @@ from marshmallow import Schema, ValidationError, fields
 from sqlalchemy.orm import DeclarativeBase, Session
 
 import demo_service as demo
-from servicekit.app import Blueprint, create_service_app
+from servicekit.context import context_of
+from servicekit.api import Blueprint
+from servicekit.app import create_service_app
 from servicekit.db import request_session
 from servicekit.errors import Invalid
 from servicekit.pagination import PageArgs, keyset_page, page_of
@@ -48,8 +50,8 @@ def forge(payload) -> str:
 
 
 @pytest.fixture
-def engine(settings):
-    engine = sa.create_engine(settings["DATABASE_URL"])
+def engine(overrides):
+    engine = sa.create_engine(overrides["DATABASE_URL"])
     yield engine
     engine.dispose()
 
@@ -205,9 +207,9 @@ def test_page_of_gives_one_class_per_item_schema():
 
 # --- over HTTP ---------------------------------------------------------------------------
 
-def listing_app(settings):
+def listing_app(overrides):
     """The demo service with two lists: notes (filtered by text) and outbox events."""
-    blp = Blueprint("lists", __name__, url_prefix="/api/test")
+    blp = Blueprint("lists", __name__)
 
     class NoteQuery(PageArgs):
         text = fields.String(load_default=None)
@@ -233,16 +235,16 @@ def listing_app(settings):
             return keyset_page(request_session(), sa.select(outbox), keys=[outbox.c.created_at, outbox.c.seq],
                                descending=True, **query)
 
-    return create_service_app(demo.DemoSettings.load(settings), Path(demo.__file__).parent, [blp])
+    return create_service_app(demo.DemoSettings.load(overrides), Path(demo.__file__).parent, [blp])
 
 
 @pytest.fixture
-def listing(settings):
+def listing(overrides):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # e.g. apispec's "Multiple schemas resolved to the name ..."
-        app = listing_app(settings)
+        app = listing_app(overrides)
     yield app.test_client()
-    app.extensions["servicekit"].db.dispose()
+    context_of(app).db.dispose()
 
 
 def test_a_client_pages_a_list_with_limit_cursor_and_a_filter(listing, notes):

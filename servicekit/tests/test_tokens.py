@@ -11,6 +11,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from servicekit.context import context_of
 from servicekit.tables import revoked_sessions
 
 PROBLEM_JSON = "application/problem+json"
@@ -198,7 +199,7 @@ def test_admin_without_a_token_is_unauthorized_not_forbidden(client):
 
 def test_a_revoked_session_is_refused_while_the_users_other_sessions_still_work(app, client, token_issuer):
     user_id, revoked, other = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    with app.extensions["servicekit"].db.transaction() as session:
+    with context_of(app).db.transaction() as session:
         session.execute(revoked_sessions.insert().values(
             session_id=revoked, user_id=user_id, revoked_at=dt.datetime.now(dt.UTC)))
 

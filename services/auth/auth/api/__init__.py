@@ -1,23 +1,10 @@
-"""The auth service's resources: one flask-smorest Blueprint (`blp`) per module in this package.
-
-Every module here that defines `blp` is registered, in module-name order; adding
-a resource is adding a module.
-"""
+"""The auth service's resources: one flask-smorest Blueprint per module, registered in this order."""
 from __future__ import annotations
 
-import importlib
-import pkgutil
+from auth.api import (admin_login_activity, admin_users, admin_verifications, challenge, jwks, keys, login, me,
+                      password_reset, register, sessions, tokens, two_factor, verification)
 
-from flask_smorest import Blueprint
-
-
-def _discover() -> list[Blueprint]:
-    found = []
-    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        blueprint = getattr(importlib.import_module(f"{__name__}.{module.name}"), "blp", None)
-        if blueprint is not None:
-            found.append(blueprint)
-    return found
-
-
-blueprints: list[Blueprint] = _discover()
+blueprints = [module.blp for module in (
+    challenge, register, login, tokens, sessions, me, two_factor, password_reset, jwks, keys, verification,
+    admin_verifications, admin_login_activity, admin_users,
+)]

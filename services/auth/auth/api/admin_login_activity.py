@@ -1,7 +1,7 @@
 """The staff's view of login activity."""
 from __future__ import annotations
 
-from servicekit.app import Blueprint
+from servicekit.api import Blueprint
 from servicekit.db import request_session
 from servicekit.pagination import page_of
 
@@ -9,11 +9,10 @@ from auth.login_activity import activity_stats, list_attempts
 from auth.schemas import (LoginActivityPeriodSchema, LoginActivityQuerySchema, LoginActivityStatsSchema,
                           LoginAttemptSchema)
 
-blp = Blueprint("admin_login_activity", __name__, url_prefix="/api/auth/admin",
-                description="Login activity for staff: every attempt, and statistics.")
+blp = Blueprint("admin_login_activity", __name__, description="Login activity for staff: every attempt, and statistics.")
 
 
-@blp.get("/login-activity")
+@blp.get("/admin/login-activity")
 @blp.staff_required
 @blp.arguments(LoginActivityQuerySchema, location="query")
 @blp.response(200, page_of(LoginAttemptSchema))
@@ -22,7 +21,7 @@ def login_activity(query):
     return list_attempts(request_session(), **query)
 
 
-@blp.get("/login-activity/stats")
+@blp.get("/admin/login-activity/stats")
 @blp.staff_required
 @blp.arguments(LoginActivityPeriodSchema, location="query")
 @blp.response(200, LoginActivityStatsSchema)

@@ -4,14 +4,14 @@ from __future__ import annotations
 import uuid
 
 from flask.views import MethodView
-from servicekit.app import Blueprint
+from servicekit.api import Blueprint
 from servicekit.db import request_session
 from servicekit.tokens import current_principal
 
 from auth.moderation import ban_user, unban_user
 from auth.schemas import BanSchema, BanStateSchema
 
-blp = Blueprint("admin-users", __name__, url_prefix="/api/auth", description="Staff actions on accounts")
+blp = Blueprint("admin_users", __name__, description="Staff actions on accounts")
 
 
 @blp.route("/admin/users/<uuid:user_id>/ban")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 
 from flask.views import MethodView
-from servicekit.app import Blueprint
+from servicekit.api import Blueprint
 from servicekit.db import request_session
 from servicekit.pagination import page_of
 from servicekit.tokens import current_principal
@@ -16,8 +16,7 @@ from auth.encryption import cipher
 from auth.schemas import (AdminVerificationQuerySchema, AdminVerificationRequestSchema, VerificationDecisionSchema,
                           VerificationRejectionSchema)
 
-blp = Blueprint("admin-verifications", __name__, url_prefix="/api/auth",
-                description="Identity verification: staff review")
+blp = Blueprint("admin_verifications", __name__, description="Identity verification: staff review")
 
 
 @blp.route("/admin/verifications")

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from flask import current_app
-from servicekit.app import Blueprint
+from servicekit.api import Blueprint
 
 from auth.challenges import issue_challenge
 from auth.schemas import ChallengeSchema
 
-blp = Blueprint("challenge", __name__, url_prefix="/api/auth",
-                description="Proof-of-work challenges (hashcash style) to solve before registering.")
+blp = Blueprint("challenge", __name__, description="Proof-of-work challenges (hashcash style) to solve before registering.")
 
 
 @blp.post("/challenge")

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from flask import current_app
-from servicekit.app import Blueprint
+from servicekit.api import Blueprint
 from servicekit.db import request_session
 
 from auth.schemas import JwksSchema
 from auth.signing_keys import jwks
 
-blp = Blueprint("jwks", __name__, url_prefix="/api/auth", description="Token signing keys.")
+blp = Blueprint("jwks", __name__, description="Token signing keys.")
 
 
 @blp.get("/.well-known/jwks.json")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 
 from flask.views import MethodView
-from servicekit.app import Blueprint
+from servicekit.api import Blueprint
 from servicekit.db import request_session
 from servicekit.pagination import page_of
 from servicekit.tokens import current_principal
@@ -12,7 +12,7 @@ from servicekit.tokens import current_principal
 from auth import keys
 from auth.schemas import PublicKeyQuerySchema, PublicKeyRegistrationSchema, PublicKeySchema
 
-blp = Blueprint("keys", __name__, url_prefix="/api/auth", description="Public-key registry")
+blp = Blueprint("keys", __name__, description="Public-key registry")
 
 
 @blp.route("/keys")

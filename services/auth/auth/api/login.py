@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from flask import request
-from servicekit.app import Blueprint
+from servicekit.api import Blueprint
 from servicekit.db import request_session
 
 from auth.login import complete_mfa_login, log_in
 from auth.schemas import LoginResultSchema, LoginSchema, MfaLoginSchema, TokenPairSchema
 
-blp = Blueprint("login", __name__, url_prefix="/api/auth", description="Signing in.")
+blp = Blueprint("login", __name__, description="Signing in.")
 
 
 @blp.post("/login")

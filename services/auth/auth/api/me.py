@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from flask import current_app, request
-from servicekit.app import Blueprint
+from servicekit.api import Blueprint
 from servicekit.db import request_session
 from servicekit.tokens import current_principal
 
 from auth.accounts import change_password, get_account
 from auth.schemas import AccountSchema, PasswordChangeSchema
 
-blp = Blueprint("me", __name__, url_prefix="/api/auth", description="Your account.")
+blp = Blueprint("me", __name__, description="Your account.")
 
 
 @blp.get("/me")

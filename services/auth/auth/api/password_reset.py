@@ -4,19 +4,18 @@ from __future__ import annotations
 import uuid
 
 from flask import request
-from servicekit.app import Blueprint
+from servicekit.api import Blueprint
 from servicekit.db import request_session
 
 from auth import password_reset
 from auth.schemas import (PasswordResetCodeSchema, PasswordResetConfirmSchema, PasswordResetStartedSchema,
                           PasswordResetStartSchema, PasswordResetVerifiedSchema)
 
-blp = Blueprint("password_reset", __name__, url_prefix="/api/auth/password-reset",
-                description="Reset a forgotten password: with TOTP or a recovery code when 2FA is on, "
+blp = Blueprint("password_reset", __name__, description="Reset a forgotten password: with TOTP or a recovery code when 2FA is on, "
                             "with a one-time code sent to the account otherwise.")
 
 
-@blp.post("")
+@blp.post("/password-reset")
 @blp.arguments(PasswordResetStartSchema)
 @blp.response(202, PasswordResetStartedSchema)
 @blp.alt_response(429, description="Too many reset attempts for this account or from this address")
@@ -26,7 +25,7 @@ def start(body):
                                       user_agent=request.user_agent.string)
 
 
-@blp.post("/<uuid:reset_id>/verify")
+@blp.post("/password-reset/<uuid:reset_id>/verify")
 @blp.arguments(PasswordResetCodeSchema)
 @blp.response(200, PasswordResetVerifiedSchema)
 @blp.alt_response(404, description="No such reset")
@@ -40,7 +39,7 @@ def verify(body, reset_id: uuid.UUID):
                                        user_agent=request.user_agent.string)
 
 
-@blp.post("/<uuid:reset_id>/confirm")
+@blp.post("/password-reset/<uuid:reset_id>/confirm")
 @blp.arguments(PasswordResetConfirmSchema)
 @blp.response(204)
 @blp.alt_response(404, description="No such reset")

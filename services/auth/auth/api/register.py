@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from flask import current_app
-from servicekit.app import Blueprint
+from servicekit.api import Blueprint
 from servicekit.db import request_session
 
 from auth.accounts import register_user
 from auth.schemas import AccountSchema, RegistrationSchema
 
-blp = Blueprint("register", __name__, url_prefix="/api/auth", description="Creating an account.")
+blp = Blueprint("register", __name__, description="Creating an account.")
 
 
 @blp.post("/register")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from servicekit.app import Blueprint
+from servicekit.api import Blueprint
 from servicekit.db import request_session
 from servicekit.pagination import PageArgs, page_of
 from servicekit.tokens import current_principal
@@ -11,7 +11,7 @@ from servicekit.tokens import current_principal
 from auth import sessions
 from auth.schemas import RevokedSessionsSchema, SessionSchema
 
-blp = Blueprint("sessions", __name__, url_prefix="/api/auth", description="Your sessions: list and revoke.")
+blp = Blueprint("sessions", __name__, description="Your sessions: list and revoke.")
 
 
 @blp.get("/sessions")

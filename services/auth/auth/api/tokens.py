@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import request
-from servicekit.app import Blueprint
+from servicekit.api import Blueprint
 from servicekit.db import request_session
 from servicekit.tokens import current_principal
 
@@ -10,7 +10,7 @@ from auth.schemas import RefreshSchema, TokenPairSchema
 from auth.sessions import log_out
 from auth.tokens import refresh
 
-blp = Blueprint("tokens", __name__, url_prefix="/api/auth", description="Token refresh and sign-out.")
+blp = Blueprint("tokens", __name__, description="Token refresh and sign-out.")
 
 
 @blp.post("/token/refresh")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import request
-from servicekit.app import Blueprint
+from servicekit.api import Blueprint
 from servicekit.db import request_session
 from servicekit.tokens import current_principal
 
@@ -10,11 +10,10 @@ from auth import totp
 from auth.schemas import (PasswordConfirmationSchema, RecoveryCodesSchema, TwoFactorCodeSchema, TwoFactorDisableSchema,
                           TwoFactorSetupSchema)
 
-blp = Blueprint("two_factor", __name__, url_prefix="/api/auth/2fa",
-                description="TOTP two-factor authentication and one-time recovery codes.")
+blp = Blueprint("two_factor", __name__, description="TOTP two-factor authentication and one-time recovery codes.")
 
 
-@blp.post("/setup")
+@blp.post("/2fa/setup")
 @blp.login_required
 @blp.arguments(PasswordConfirmationSchema)
 @blp.response(200, TwoFactorSetupSchema)
@@ -27,7 +26,7 @@ def setup(body):
                             ip=request.remote_addr, user_agent=request.user_agent.string)
 
 
-@blp.post("/confirm")
+@blp.post("/2fa/confirm")
 @blp.login_required
 @blp.arguments(TwoFactorCodeSchema)
 @blp.response(200, RecoveryCodesSchema)
@@ -40,7 +39,7 @@ def confirm(body):
                               ip=request.remote_addr, user_agent=request.user_agent.string)
 
 
-@blp.post("/disable")
+@blp.post("/2fa/disable")
 @blp.login_required
 @blp.arguments(TwoFactorDisableSchema)
 @blp.response(204)
@@ -53,7 +52,7 @@ def disable(body):
                  ip=request.remote_addr, user_agent=request.user_agent.string)
 
 
-@blp.post("/recovery-codes")
+@blp.post("/2fa/recovery-codes")
 @blp.login_required
 @blp.arguments(TwoFactorCodeSchema)
 @blp.response(200, RecoveryCodesSchema)

@@ -6,7 +6,7 @@ import uuid
 
 from flask import Response, current_app, send_file
 from flask.views import MethodView
-from servicekit.app import Blueprint
+from servicekit.api import Blueprint
 from servicekit.db import request_session
 from servicekit.pagination import PageArgs, page_of
 from servicekit.tokens import current_principal
@@ -16,7 +16,7 @@ from auth.documents import document_store
 from auth.encryption import cipher
 from auth.schemas import VerificationDocumentSchema, VerificationRequestSchema, VerificationSubmissionSchema
 
-blp = Blueprint("verification", __name__, url_prefix="/api/auth", description="Identity verification")
+blp = Blueprint("verification", __name__, description="Identity verification")
 
 DOCUMENT_RESPONSE = {200: {"description": "The document, decrypted (served as an attachment).", "content": {
     content_type: {"schema": {"type": "string", "format": "binary"}}

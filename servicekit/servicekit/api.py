@@ -1,0 +1,143 @@
+"""flask-smorest's Blueprint and Api as every service uses them, and the problem schema.
+
+- Errors are documented as they are sent: `application/problem+json` with `ProblemSchema`
+  (every 4xx/5xx `alt_response`, the default error and the 422 of invalid arguments).
+- One guard for all input parsed by `@blp.arguments` (JSON, query, form, files,
+  headers): a NUL character anywhere is a 422 naming the field (PostgreSQL cannot
+  store it, and no legitimate text contains it), and JSON nested too deeply to parse
+  is a 400, like any other unreadable body.
+"""
+from __future__ import annotations
+
+import http
+import json
+from typing import Any
+
+import flask_smorest
+import marshmallow as ma
+from flask_smorest.utils import prepare_response
+from marshmallow import Schema, fields
+from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import FileStorage, MultiDict
+
+from servicekit import tokens
+from servicekit.problems import PROBLEM_JSON, handle_http_exception
+
+NUL = "\x00"
+NUL_MESSAGE = "must not contain a NUL character"
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    instance = fields.String(allow_none=True)
+    request_id = fields.String(allow_none=True)
+    errors = fields.Dict()
+
+
+class ArgumentsParser(FlaskParser):
+    """webargs' Flask parser with the input guards every service needs."""
+
+    def _raw_load_json(self, req) -> Any:
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:  # a body like [[[[…]]]] 100,000 levels deep
+            self._handle_invalid_json_error(json.JSONDecodeError("nested too deeply", "", 0), req)
+
+    def pre_load(self, location_data, *, schema, req, location):
+        refused = _fields_with_nul(location_data)
+        if refused:
+            raise ma.ValidationError({name: [NUL_MESSAGE] for name in refused})
+        return location_data
+
+
+def _fields_with_nul(data: Any) -> list[str]:
+    """The top-level names under which a NUL character hides (in a key, a value or a file name)."""
+    if isinstance(data, MultiDict):
+        items = data.items(multi=True)
+    elif isinstance(data, dict):
+        items = data.items()
+    elif isinstance(data, list):
+        return ["_schema"] if any(_contains_nul(item) for item in data) else []
+    else:
+        return ["_schema"] if _contains_nul(data) else []
+    return sorted({str(key).replace(NUL, "\\0") for key, value in items if _contains_nul(key) or _contains_nul(value)})
+
+
+def _contains_nul(value: Any) -> bool:
+    # Iterative: the JSON may be as deep as the parser allowed.
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if NUL in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+        elif isinstance(item, FileStorage):
+            pending.append(item.filename or "")
+    return False
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint: auth decorators that document the bearer requirement, errors
+    documented as problem+json, and the guarded arguments parser.
+
+    A blueprint is named after its module and has no url_prefix: the app mounts every
+    blueprint at /api/<service>, and routes give the resource's path.
+    """
+
+    ARGUMENTS_PARSER = ArgumentsParser()
+
+    def alt_response(self, status_code, *, schema=None, content_type=None, **kwargs):
+        """As flask-smorest's; an error status is documented as a problem+json `ProblemSchema`."""
+        if _is_error(status_code) and kwargs.get("response") is None:
+            schema = schema or ProblemSchema
+            content_type = content_type or PROBLEM_JSON
+        return super().alt_response(status_code, schema=schema, content_type=content_type, **kwargs)
+
+    def login_required(self, view):
+        """The caller must present a valid access token (401 otherwise)."""
+        documented = self.doc(security=[{"bearerAuth": []}])(view)
+        return self.alt_response(401, description="Not signed in")(tokens.login_required(documented))
+
+    def staff_required(self, view):
+        """The caller must be signed in with the staff role (401/403 otherwise)."""
+        documented = self.doc(security=[{"bearerAuth": []}])(view)
+        return self.alt_response(403, description="Staff only")(
+            self.alt_response(401, description="Not signed in")(tokens.staff_required(documented)))
+
+
+def _is_error(status_code) -> bool:
+    try:
+        return int(status_code) >= 400
+    except (TypeError, ValueError):
+        return status_code == "default"
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest's Api with errors answered and documented as problem+json."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error):
+        return handle_http_exception(error)
+
+    def _register_responses(self):
+        """flask-smorest's shared responses (one per status, and the default error), as problem+json."""
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
