@@ -55,6 +55,18 @@ class Database:
         self.engine.dispose()
 
 
+@contextmanager
+def own_transaction(session: Session) -> Iterator[Session]:
+    """A short transaction of its own beside `session`'s, on the same database, committed on leaving.
+
+    For what must stay on record whatever the caller's transaction does next: a login
+    attempt written before anything is checked, a proof-of-work solution spent by an
+    attempt that is then refused. It does not commit (or see) the caller's work.
+    """
+    with Session(bind=session.get_bind(), expire_on_commit=False) as other, other.begin():
+        yield other
+
+
 def database() -> Database:
     """The current app's Database."""
     return service_context().db

@@ -25,9 +25,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = create_service_app(settings, Path(__file__).parent, blueprints,
                              description="Accounts, sessions and tokens, 2FA, login activity, "
                                          "identity verification, the public-key registry.",
+                             resources={"cipher": DataCipher(settings.data_keys),
+                                        "documents": FileDocumentStore(settings.documents_dir)},
                              make_verifier=_local_verifier)
-    app.extensions["auth.cipher"] = DataCipher(settings.data_keys)
-    app.extensions["auth.documents"] = FileDocumentStore(settings.documents_dir)
     app.cli.add_command(create_staff)
     return app
 
@@ -35,6 +35,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _local_verifier(settings: Config, db: Database) -> TokenVerifier:
     """auth checks its own tokens against its own tables: keys by kid without HTTP to itself, and a
     revoked (or expired) session refused at once, before the revocation event comes back from the bus."""
-    return TokenVerifier(LocalKeySource(db), issuer=settings.token_issuer, audience=settings.token_audience,
+    keys = LocalKeySource(db, access_token_ttl_seconds=settings.access_token_ttl_seconds,
+                          leeway_seconds=settings.token_leeway_seconds)
+    return TokenVerifier(keys, issuer=settings.token_issuer, audience=settings.token_audience,
                          leeway=settings.token_leeway_seconds,
                          is_revoked=lambda session_id: not session_is_live(request_session(), session_id))

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from servicekit.errors import Conflict, Invalid, NotFound, TooManyRequests
+from servicekit.context import ClientOrigin
+from servicekit.db import own_transaction
+from servicekit.errors import Conflict, Invalid, NotFound
 from servicekit.events import publish
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from auth.challenges import spend_challenge
 from auth.config import Config
-from auth.login_activity import BAD_PASSWORD, LOCKED, complete_attempt, record_attempt, standing
+from auth.login_activity import check_on_record
 from auth.models import User
 from auth.sessions import revoke_all_sessions
 
@@ -25,6 +27,7 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH = 8, 128
 COMMON_PASSWORDS_FILE = Path(__file__).parent / "data" / "common-passwords.txt"
+STAFF_ROLES = ("user", "staff")
 _UNIQUE_FIELDS = {"uq_users_username_lower": "username", "uq_users_email": "email", "uq_users_phone": "phone"}
 
 
@@ -75,16 +78,30 @@ def validate_new_password(password: str, *, username: str | None = None, email: 
         raise Invalid("the password is not acceptable", errors={"password": problems})
 
 
-def register_user(session: Session, *, username: str, email: str, phone: str, password: str, challenge: dict | None,
-                  secret_key: str) -> User:
-    """Create an account from a solved proof-of-work challenge; publishes `auth.user.registered`."""
-    spend_challenge(session, secret_key, challenge)
-    return create_account(session, username=username, email=email, phone=phone, password=password)
+def register_user(session: Session, secret_key: str, *, username: str, email: str, phone: str, password: str,
+                  challenge: dict | None) -> User:
+    """Create an account from a solved proof-of-work challenge; publishes `auth.user.registered`.
+
+    The solution is spent by the attempt, whatever its outcome (in a transaction of its own),
+    so one solution cannot probe which usernames, emails or phones are taken.
+    """
+    with own_transaction(session) as spending:
+        spend_challenge(spending, secret_key, challenge)
+    user = _new_account(session, username=username, email=email, phone=phone, password=password, roles=("user",))
+    session.commit()
+    return user
 
 
-def create_account(session: Session, *, username: str, email: str, phone: str, password: str,
-                   roles: tuple[str, ...] = ("user",)) -> User:
-    """Create an account (registration, or an operator's bootstrap of staff); publishes `auth.user.registered`, commits."""
+def create_staff_account(session: Session, *, username: str, email: str, phone: str, password: str) -> User:
+    """A new account with the staff role (the operator's bootstrap of the first staff member)."""
+    user = _new_account(session, username=username, email=email, phone=phone, password=password, roles=STAFF_ROLES)
+    session.commit()
+    return user
+
+
+def _new_account(session: Session, *, username: str, email: str, phone: str, password: str,
+                 roles: tuple[str, ...]) -> User:
+    """Add an account and publish `auth.user.registered`; `Conflict` naming a taken field."""
     email = email.lower()
     validate_new_password(password, username=username, email=email)
     _refuse_taken(session, username=username, email=email, phone=phone)
@@ -100,7 +117,6 @@ def create_account(session: Session, *, username: str, email: str, phone: str, p
     session.refresh(user)
     publish(session, "auth.user.registered",
             {"user_id": user.id, "username": user.username, "created_at": user.created_at})
-    session.commit()
     return user
 
 
@@ -126,8 +142,8 @@ def get_account(session: Session, user_id: uuid.UUID) -> User:
     return user
 
 
-def change_password(session: Session, user_id: uuid.UUID, *, current_password: str, new_password: str,
-                    current_session_id: uuid.UUID, ip: str | None, user_agent: str | None, settings: Config) -> None:
+def change_password(session: Session, settings: Config, user_id: uuid.UUID, *, current_password: str,
+                    new_password: str, current_session_id: uuid.UUID, client: ClientOrigin) -> None:
     """Replace the password (the current one is required) and sign out every other session.
 
     Checking the current password is a login attempt like any other: recorded, and refused
@@ -135,19 +151,13 @@ def change_password(session: Session, user_id: uuid.UUID, *, current_password: s
     """
     user = get_account(session, user_id)
     validate_new_password(new_password, username=user.username, email=user.email)
-    attempt = record_attempt(session, username=user.username, ip=ip, user_agent=user_agent, kind="password",
-                             user_id=user.id)
+    refused = check_on_record(
+        session, settings, user=user, client=client, kind="password",
+        check=lambda: None if verify_password(user.password_hash, current_password) else "current_password")
+    if refused is None:
+        user.password_hash = hash_password(new_password)
+        user.password_changed_at = dt.datetime.now(dt.UTC)
+        revoke_all_sessions(session, user.id, "password_changed", except_session_id=current_session_id)
     session.commit()
-    if standing(session, settings, username=user.username, user_id=user.id, ip=ip).locked:
-        complete_attempt(attempt, user_id=user.id, failure_reason=LOCKED)
-        session.commit()
-        raise TooManyRequests("too many wrong passwords; try again later")
-    if not verify_password(user.password_hash, current_password):
-        complete_attempt(attempt, user_id=user.id, failure_reason=BAD_PASSWORD)
-        session.commit()
-        raise Invalid("the current password is wrong", errors={"current_password": ["is wrong"]})
-    complete_attempt(attempt, user_id=user.id)
-    user.password_hash = hash_password(new_password)
-    user.password_changed_at = dt.datetime.now(dt.UTC)
-    revoke_all_sessions(session, user.id, "password_changed", except_session_id=current_session_id)
-    session.commit()
+    if refused is not None:
+        raise refused

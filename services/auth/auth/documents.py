@@ -11,7 +11,6 @@ import secrets
 from pathlib import Path
 from typing import Protocol
 
-from flask import current_app
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 
@@ -57,8 +56,3 @@ class FileDocumentStore:
         if not _KEY.match(key):  # keys are ours, but a path is never built from anything else
             raise KeyError(key)
         return self.root / key[:2] / key
-
-
-def document_store() -> DocumentStore:
-    """The current app's document store."""
-    return current_app.extensions["auth.documents"]

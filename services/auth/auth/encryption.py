@@ -6,7 +6,6 @@ new key is rolled in by putting it first and `rotate`-ing stored values.
 from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from flask import current_app
 
 
 class DataCipher:
@@ -27,9 +26,4 @@ class DataCipher:
         return self._fernet.rotate(token)
 
 
-def cipher() -> DataCipher:
-    """The current app's cipher."""
-    return current_app.extensions["auth.cipher"]
-
-
-__all__ = ["DataCipher", "InvalidToken", "cipher"]
+__all__ = ["DataCipher", "InvalidToken"]

@@ -1,25 +1,26 @@
 """Signing in: password, then (when 2FA is on) a second factor, then a session with tokens.
 
 Every refusal answers the same `InvalidCredentials` 401 (unknown user, bad password,
-locked, banned), after the same amount of work, so the answer says nothing about
-whether an account exists or is locked; the real reason goes to the login log.
+throttled, locked, banned), so the answer says nothing about whether an account
+exists or is locked; the real reason goes to the login log. A checked password
+costs the same argon2 work whether or not the account exists.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import secrets
-import time
 
-from flask import current_app
+from servicekit.context import ClientOrigin
 from servicekit.errors import Unauthorized
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auth.accounts import find_user_for_login, hash_password, password_needs_rehash, verify_nothing, verify_password
 from auth.config import Config
-from auth.login_activity import (BAD_2FA_CODE, BAD_PASSWORD, BANNED, LOCKED, UNKNOWN_USER, complete_attempt,
-                                 Standing, record_attempt, standing)
+from auth.encryption import DataCipher
+from auth.login_activity import (BAD_2FA_CODE, BAD_PASSWORD, BANNED, UNKNOWN_USER, Standing, record_attempt,
+                                 settle_attempt, standing)
 from auth.models import MfaChallenge, User
 from auth.tokens import issue_tokens
 from auth.totp import verify_second_factor
@@ -34,39 +35,36 @@ class InvalidCredentials(Unauthorized):
         super().__init__("invalid credentials")
 
 
-def log_in(db: Session, *, login: str, password: str, ip: str | None, user_agent: str | None) -> dict:
+def log_in(session: Session, settings: Config, cipher: DataCipher, *, login: str, password: str,
+           client: ClientOrigin) -> dict:
     """Tokens, or {"mfa_required": True, "mfa_token"} when the account has 2FA on; `InvalidCredentials` otherwise."""
-    settings = _settings()
-    user = find_user_for_login(db, login)
-    attempt = record_attempt(db, username=login, ip=ip, user_agent=user_agent, user_id=user.id if user else None)
-    db.commit()  # on record before anything is checked, whatever happens next
-    verdict = standing(db, settings, username=login, user_id=user.id if user else None, ip=ip)
-    if verdict.delay_seconds:
-        db.commit()  # ends the read: no pooled connection is held while the answer is held back
-        time.sleep(verdict.delay_seconds)
-    reason = _refusal(verdict, user, password)
-    if reason is not None:
-        complete_attempt(attempt, user_id=user.id if user else None, failure_reason=reason)
-        db.commit()
-        raise InvalidCredentials()
-    if password_needs_rehash(user.password_hash):
+    user = find_user_for_login(session, login)
+    user_id = user.id if user else None
+    attempt = record_attempt(session, username=login, client=client, user_id=user_id)
+    refusal = _refusal(standing(session, settings, username=login, user_id=user_id, ip=client.ip), user, password)
+    if refusal is not None:
+        settle_attempt(session, attempt, user_id=user_id, failure_reason=refusal)
+    elif user.totp_enabled:
+        settle_attempt(session, attempt, user_id=user.id)
+        result = {"mfa_required": True, "mfa_token": _open_mfa_challenge(session, settings, user, client),
+                  "expires_in": settings.mfa_token_ttl_seconds}
+    else:
+        result = issue_tokens(session, settings, cipher, user, client=client)
+        settle_attempt(session, attempt, user_id=user.id, session_id=result["session_id"])
+    if refusal is None and password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    if user.totp_enabled:
-        complete_attempt(attempt, user_id=user.id)
-        mfa_token = _open_mfa_challenge(db, user, ip=ip, user_agent=user_agent, settings=settings)
-        db.commit()
-        return {"mfa_required": True, "mfa_token": mfa_token, "expires_in": settings.mfa_token_ttl_seconds}
-    tokens = issue_tokens(db, user, ip=ip, user_agent=user_agent)
-    complete_attempt(attempt, user_id=user.id, session_id=tokens["session_id"])
-    db.commit()
-    return tokens
+    session.commit()
+    if refusal is not None:
+        raise InvalidCredentials()
+    return result
 
 
 def _refusal(verdict: Standing, user: User | None, password: str) -> str | None:
-    """Why to refuse (None: don't), after the same argon2 work whatever the reason."""
+    """Why to refuse (None: don't). A throttled or locked attempt is refused without a check; any other
+    costs the same argon2 work whatever the reason."""
+    if verdict.refusal is not None:
+        return verdict.refusal
     password_ok = verify_password(user.password_hash, password) if user else verify_nothing(password)
-    if verdict.locked:
-        return LOCKED
     if user is None:
         return UNKNOWN_USER
     if not password_ok:
@@ -76,37 +74,43 @@ def _refusal(verdict: Standing, user: User | None, password: str) -> str | None:
     return None
 
 
-def complete_mfa_login(db: Session, *, mfa_token: str, code: str, ip: str | None, user_agent: str | None) -> dict:
+def complete_mfa_login(session: Session, settings: Config, cipher: DataCipher, *, mfa_token: str, code: str,
+                       client: ClientOrigin) -> dict:
     """Finish a 2FA login with a TOTP or recovery code: tokens, or a 401."""
-    settings = _settings()
-    challenge = db.execute(select(MfaChallenge).where(MfaChallenge.token_hash == _digest(mfa_token))).scalar_one_or_none()
+    challenge = session.execute(select(MfaChallenge).where(MfaChallenge.token_hash == _digest(mfa_token))
+                                ).scalar_one_or_none()
     if not _usable(challenge):
         raise _mfa_step_over()
-    user = db.get(User, challenge.user_id)
-    attempt = record_attempt(db, username=user.username, ip=ip, user_agent=user_agent, kind="2fa", user_id=user.id)
-    db.commit()
-    db.refresh(challenge, with_for_update=True)  # one code check at a time per sign-in step
-    if not _usable(challenge):
-        complete_attempt(attempt, user_id=user.id, failure_reason=BAD_2FA_CODE)
-        db.commit()
-        raise _mfa_step_over()
-    verdict = standing(db, settings, username=user.username, user_id=user.id, ip=ip)
-    if verdict.locked or user.banned_at is not None:
-        complete_attempt(attempt, user_id=user.id, failure_reason=LOCKED if verdict.locked else BANNED)
-        db.commit()
-        raise InvalidCredentials()
-    try:
-        verify_second_factor(db, user, code)
-    except Unauthorized:
-        challenge.failed_attempts += 1
-        complete_attempt(attempt, user_id=user.id, failure_reason=BAD_2FA_CODE)
-        db.commit()
-        raise
-    challenge.used_at = dt.datetime.now(dt.UTC)
-    tokens = issue_tokens(db, user, ip=ip, user_agent=user_agent)
-    complete_attempt(attempt, user_id=user.id, session_id=tokens["session_id"])
-    db.commit()
+    user = session.get(User, challenge.user_id)
+    attempt = record_attempt(session, username=user.username, client=client, kind="2fa", user_id=user.id)
+    session.refresh(challenge, with_for_update=True)  # one code check at a time per sign-in step
+    error, reason = _second_step_refusal(session, settings, cipher, challenge, user, code, client)
+    if error is None:
+        challenge.used_at = dt.datetime.now(dt.UTC)
+        tokens = issue_tokens(session, settings, cipher, user, client=client)
+        settle_attempt(session, attempt, user_id=user.id, session_id=tokens["session_id"])
+    else:
+        settle_attempt(session, attempt, user_id=user.id, failure_reason=reason)
+    session.commit()
+    if error is not None:
+        raise error
     return tokens
+
+
+def _second_step_refusal(session: Session, settings: Config, cipher: DataCipher, challenge: MfaChallenge, user: User, code: str,
+                         client: ClientOrigin) -> tuple[Unauthorized | None, str | None]:
+    """(the error to answer, the reason to record), or (None, None) to let the user in."""
+    if not _usable(challenge):
+        return _mfa_step_over(), BAD_2FA_CODE
+    verdict = standing(session, settings, username=user.username, user_id=user.id, ip=client.ip)
+    if verdict.locked or user.banned_at is not None:
+        return InvalidCredentials(), verdict.refusal if verdict.locked else BANNED
+    try:
+        verify_second_factor(session, cipher, user, code)
+    except Unauthorized as wrong_code:
+        challenge.failed_attempts += 1
+        return wrong_code, BAD_2FA_CODE
+    return None, None
 
 
 def _usable(challenge: MfaChallenge | None) -> bool:
@@ -118,18 +122,12 @@ def _mfa_step_over() -> Unauthorized:
     return Unauthorized("this sign-in step has expired or is used up; sign in again")
 
 
-def _open_mfa_challenge(db: Session, user: User, *, ip: str | None, user_agent: str | None,
-                        settings: Config) -> str:
+def _open_mfa_challenge(session: Session, settings: Config, user: User, client: ClientOrigin) -> str:
     token = secrets.token_urlsafe(32)
-    db.add(MfaChallenge(user_id=user.id, token_hash=_digest(token), ip=ip,
-                        user_agent=user_agent[:512] if user_agent else None,
-                        expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=settings.mfa_token_ttl_seconds)))
+    session.add(MfaChallenge(user_id=user.id, token_hash=_digest(token), ip=client.ip, user_agent=client.user_agent,
+                             expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=settings.mfa_token_ttl_seconds)))
     return token
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _settings() -> Config:
-    return current_app.extensions["servicekit"].settings

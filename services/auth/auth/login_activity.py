@@ -1,85 +1,111 @@
 """Login activity: every attempt recorded, throttling and lockout from it, and the staff's view of it.
 
-Failures slow answers down, then lock an account (or a source address) for a
-while. A lock is never announced: a locked login gets the same answer as a bad
-password, and the real reason is only in the log.
+Failures first throttle an account — an attempt too soon after its last failure
+is refused at once, without a check — then lock it (or the source address) for a
+while. Neither is announced: such a login gets the same answer as a bad password,
+and the real reason is only in the log. No request waits: a throttle is a refusal.
 """
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from servicekit.context import ClientOrigin
+from servicekit.db import own_transaction
+from servicekit.errors import DomainError, Invalid, TooManyRequests
 from servicekit.pagination import keyset_page
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from auth.config import Config
 from auth.models import LoginAttempt
 
-# Failure reasons, as recorded.
-UNKNOWN_USER, BAD_PASSWORD, BAD_2FA_CODE, LOCKED, BANNED = (
-    "unknown_user", "bad_password", "bad_2fa_code", "locked", "banned")
-
-SLOWDOWN_STEP_SECONDS = 0.2
-SLOWDOWN_MAX_SECONDS = 2.0
+# Failure reasons, as recorded. THROTTLED and LOCKED are refusals without a check of the credentials.
+UNKNOWN_USER, BAD_PASSWORD, BAD_2FA_CODE, LOCKED, BANNED, THROTTLED = (
+    "unknown_user", "bad_password", "bad_2fa_code", "locked", "banned", "throttled")
+NOT_GUESSES = (LOCKED, THROTTLED)  # refusals that checked nothing: they neither count nor extend a lock
 
 
-def record_attempt(db: Session, *, username: str, ip: str | None, user_agent: str | None,
-                   kind: str = "login", user_id: uuid.UUID | None = None) -> LoginAttempt:
-    """Add an attempt to the log, outcome still open (the caller commits it before checking anything)."""
-    attempt = LoginAttempt(username=username[:254], user_id=user_id, ip=ip,
-                           user_agent=user_agent[:512] if user_agent else None, kind=kind)
-    db.add(attempt)
-    db.flush()
-    return attempt
+def record_attempt(session: Session, *, username: str, client: ClientOrigin, kind: str = "login",
+                   user_id: uuid.UUID | None = None) -> int:
+    """Put an attempt on record before anything is checked; its id.
+
+    Written in a short transaction of its own and committed at once, so it stays on
+    record whatever happens next (a crash, a refusal, a rollback of the caller's work).
+    The caller settles its outcome with `settle_attempt` in its own transaction.
+    """
+    with own_transaction(session) as record:
+        attempt = LoginAttempt(username=username[:254], user_id=user_id, ip=client.ip, user_agent=client.user_agent,
+                               kind=kind)
+        record.add(attempt)
+        record.flush()
+        return attempt.id
 
 
-def complete_attempt(attempt: LoginAttempt, *, user_id: uuid.UUID | None, failure_reason: str | None = None,
-                     session_id: uuid.UUID | None = None) -> None:
-    attempt.user_id = user_id
-    attempt.success = failure_reason is None
-    attempt.failure_reason = failure_reason
-    attempt.session_id = session_id
+def settle_attempt(session: Session, attempt_id: int, *, user_id: uuid.UUID | None,
+                   failure_reason: str | None = None, session_id: uuid.UUID | None = None) -> None:
+    """Write an attempt's outcome in the caller's transaction (committed with the command's work)."""
+    session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(
+        user_id=user_id, success=failure_reason is None, failure_reason=failure_reason, session_id=session_id))
 
 
 # --- throttling and lockout ------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Standing:
-    """What recent failures mean for the next attempt."""
+    """What recent failures mean for the next attempt.
 
-    delay_seconds: float
+    `throttled`: too soon after the last failure (the pause grows with the failures); the
+    attempt is refused at once, without checking anything, as a bad password would be.
+    `locked`: refused until the lock ends.
+    """
+
+    throttled: bool
     locked: bool
 
+    @property
+    def refusal(self) -> str | None:
+        return LOCKED if self.locked else THROTTLED if self.throttled else None
 
-def standing(db: Session, settings: Config, *, username: str, user_id: uuid.UUID | None, ip: str | None) -> Standing:
+
+def standing(session: Session, settings: Config, *, username: str, user_id: uuid.UUID | None,
+             ip: str | None) -> Standing:
     """How to treat an attempt on an account (by id when it exists, else by the name typed) from `ip`."""
+    now = dt.datetime.now(dt.UTC)
+    window_start = now - dt.timedelta(seconds=settings.login_failure_window_seconds)
     account = LoginAttempt.user_id == user_id if user_id else func.lower(LoginAttempt.username) == username.lower()
-    source = LoginAttempt.ip == ip if ip else None
-    window_start = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=settings.login_failure_window_seconds)
-    recent = max(_failures_since(db, account, window_start),
-                 _failures_since(db, source, window_start) if source is not None else 0)
-    extra = recent - settings.login_slowdown_after + 1
-    delay = min(SLOWDOWN_MAX_SECONDS, SLOWDOWN_STEP_SECONDS * extra) if extra > 0 else 0.0
-    locked = (_is_locked(db, account, settings.login_lockout_after, settings)
-              or (source is not None and _is_locked(db, source, settings.login_source_lockout_after, settings)))
-    return Standing(delay_seconds=delay, locked=locked)
+    locked = (_is_locked(session, account, settings.login_lockout_after, settings)
+              or (ip is not None and _is_locked(session, LoginAttempt.ip == ip, settings.login_source_lockout_after,
+                                                settings)))
+    # Throttled per account only: a source trying many accounts is stopped by the source lock.
+    return Standing(throttled=_too_soon(session, settings, account, window_start, now), locked=locked)
 
 
-def _failures_since(db: Session, who: ColumnElement[bool], since: dt.datetime) -> int:
-    return db.execute(select(func.count()).select_from(LoginAttempt).where(
-        who, LoginAttempt.success.is_(False), LoginAttempt.occurred_at >= since)).scalar_one()
+def pause_after(settings: Config, failures: int) -> float:
+    """How long after the last failure the next attempt on the account must wait (0 below the threshold)."""
+    extra = failures - settings.login_slowdown_after + 1
+    return min(settings.login_throttle_max_seconds, settings.login_throttle_step_seconds * extra) if extra > 0 else 0.0
 
 
-def _is_locked(db: Session, who: ColumnElement[bool], threshold: int, settings: Config) -> bool:
+def _too_soon(session: Session, settings: Config, who: ColumnElement[bool], since: dt.datetime,
+              now: dt.datetime) -> bool:
+    failures, last = session.execute(select(func.count(), func.max(LoginAttempt.occurred_at)).where(
+        who, LoginAttempt.success.is_(False), LoginAttempt.failure_reason.not_in(NOT_GUESSES),
+        LoginAttempt.occurred_at >= since)).one()
+    pause = pause_after(settings, failures)
+    return pause > 0 and last is not None and now - last < dt.timedelta(seconds=pause)
+
+
+def _is_locked(session: Session, who: ColumnElement[bool], threshold: int, settings: Config) -> bool:
     """Locked while the latest `threshold` counted failures fell within one window and the last is recent.
 
-    Attempts refused because of a lock do not count, so a lock ends LOGIN_LOCKOUT_SECONDS
-    after the failure that started it, however often someone knocks meanwhile.
+    Attempts refused without a check (locked, throttled) do not count, so a lock ends
+    LOGIN_LOCKOUT_SECONDS after the failure that started it, however often someone knocks meanwhile.
     """
-    times = db.execute(select(LoginAttempt.occurred_at).where(
-        who, LoginAttempt.success.is_(False), LoginAttempt.failure_reason != LOCKED)
+    times = session.execute(select(LoginAttempt.occurred_at).where(
+        who, LoginAttempt.success.is_(False), LoginAttempt.failure_reason.not_in(NOT_GUESSES))
         .order_by(LoginAttempt.occurred_at.desc()).limit(threshold)).scalars().all()
     if len(times) < threshold:
         return False
@@ -91,7 +117,7 @@ def _is_locked(db: Session, who: ColumnElement[bool], threshold: int, settings: 
 
 # --- the staff's view ------------------------------------------------------------------------
 
-def list_attempts(db: Session, *, username: str | None = None, ip: str | None = None,
+def list_attempts(session: Session, *, username: str | None = None, ip: str | None = None,
                   since: dt.datetime | None = None, until: dt.datetime | None = None, success: bool | None = None,
                   limit: int = 50, cursor: list | None = None) -> dict:
     """Attempts matching the filters, newest first, a page at a time."""
@@ -103,16 +129,16 @@ def list_attempts(db: Session, *, username: str | None = None, ip: str | None = 
     if success is not None:
         conditions.append(LoginAttempt.success.is_(success))
     # The id grows with every attempt, so it alone orders them newest first.
-    return keyset_page(db, select(LoginAttempt).where(*conditions), keys=[LoginAttempt.id], descending=True,
+    return keyset_page(session, select(LoginAttempt).where(*conditions), keys=[LoginAttempt.id], descending=True,
                        limit=limit, cursor=cursor)
 
 
-def activity_stats(db: Session, *, since: dt.datetime | None = None, until: dt.datetime | None = None,
+def activity_stats(session: Session, *, since: dt.datetime | None = None, until: dt.datetime | None = None,
                    top: int = 10, recent: int = 20) -> dict:
     """Totals, unique users and sources, the most failed usernames and addresses, the latest failures."""
     period = and_(True, *_period(since, until))
     failed = and_(period, LoginAttempt.success.is_(False))
-    totals = db.execute(select(
+    totals = session.execute(select(
         func.count(),
         func.count().filter(LoginAttempt.success.is_(True)),
         func.count().filter(LoginAttempt.success.is_(False)),
@@ -122,16 +148,16 @@ def activity_stats(db: Session, *, since: dt.datetime | None = None, until: dt.d
     return {
         "total": totals[0], "successes": totals[1], "failures": totals[2],
         "unique_users": totals[3], "unique_ips": totals[4],
-        "most_failed_usernames": _most_failed(db, func.lower(LoginAttempt.username), failed, top, "username"),
-        "most_failed_ips": _most_failed(db, LoginAttempt.ip, and_(failed, LoginAttempt.ip.is_not(None)), top, "ip"),
-        "recent_failures": db.execute(select(LoginAttempt).where(failed)
+        "most_failed_usernames": _most_failed(session, func.lower(LoginAttempt.username), failed, top, "username"),
+        "most_failed_ips": _most_failed(session, LoginAttempt.ip, and_(failed, LoginAttempt.ip.is_not(None)), top, "ip"),
+        "recent_failures": session.execute(select(LoginAttempt).where(failed)
                                       .order_by(LoginAttempt.id.desc()).limit(recent)).scalars().all(),
     }
 
 
-def _most_failed(db: Session, column, where, top: int, name: str) -> list[dict]:
+def _most_failed(session: Session, column, where, top: int, name: str) -> list[dict]:
     count = func.count().label("failures")
-    rows = db.execute(select(column.label(name), count).where(where).group_by(column)
+    rows = session.execute(select(column.label(name), count).where(where).group_by(column)
                       .order_by(count.desc(), column).limit(top)).all()
     return [{name: row[0], "failures": row[1]} for row in rows]
 
@@ -143,3 +169,35 @@ def _period(since: dt.datetime | None, until: dt.datetime | None) -> list[Column
     if until is not None:
         conditions.append(LoginAttempt.occurred_at < until)
     return conditions
+
+
+# --- a credential check on record (2FA changes, password change) ----------------------------
+
+WRONG_FIELD_MESSAGES = {"password": "the password is not correct",
+                        "current_password": "is wrong",
+                        "code": "the code is not valid or was already used"}
+
+
+def check_on_record(session: Session, settings: Config, *, user, client: ClientOrigin, kind: str,
+                    check: Callable[[], str | None]) -> DomainError | None:
+    """Run `check` (it returns the name of the wrong field, or None) as an attempt of `kind` on record.
+
+    Wrong values count towards the account's lock like failed logins, so a stolen access token
+    is no way to guess codes or passwords: while locked the answer is 429. A wrong value is a
+    field error (422), not a 401 a client would take for an expired session. The outcome is
+    settled in the caller's transaction; the error (or None) is returned for the caller to
+    raise after its commit, so the refusal stays on record.
+    """
+    attempt = record_attempt(session, username=user.username, client=client, kind=kind, user_id=user.id)
+    if standing(session, settings, username=user.username, user_id=user.id, ip=client.ip).locked:
+        settle_attempt(session, attempt, user_id=user.id, failure_reason=LOCKED)
+        return TooManyRequests("too many wrong codes or passwords; try again later")
+    wrong = check()
+    if wrong is not None:
+        settle_attempt(session, attempt, user_id=user.id,
+                       failure_reason=BAD_2FA_CODE if wrong == "code" else BAD_PASSWORD)
+        message = WRONG_FIELD_MESSAGES[wrong]
+        return Invalid(message if wrong != "current_password" else "the current password is wrong",
+                       errors={wrong: [message]})
+    settle_attempt(session, attempt, user_id=user.id)
+    return None

@@ -2,9 +2,10 @@
 
 A banned user cannot sign in and loses every session.
 
-`ban_user` and `unban_user` do not commit: the admin API commits after them, and the
-consumer of `social.moderation.action_taken` runs them inside its own transaction.
-Both are idempotent, so a repeated moderation action changes nothing and publishes nothing.
+`ban_user` / `unban_user` are the staff's commands (they commit); `apply_ban` /
+`apply_unban` are the rules they share with the consumer of
+`social.moderation.action_taken`, which runs them inside its own transaction. Both are
+idempotent, so a repeated moderation action changes nothing and publishes nothing.
 """
 from __future__ import annotations
 
@@ -16,17 +17,8 @@ from servicekit.events import publish
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from auth.accounts import create_account
 from auth.models import User
 from auth.sessions import revoke_all_sessions
-
-STAFF_ROLES = ("user", "staff")
-
-
-def create_staff_account(session: Session, *, username: str, email: str, phone: str, password: str) -> User:
-    """A new account with the staff role (the bootstrap of the first staff member); commits."""
-    return create_account(session, username=username, email=email, phone=phone, password=password,
-                          roles=STAFF_ROLES)
 
 
 def promote_to_staff(session: Session, username: str) -> User:
@@ -41,7 +33,21 @@ def promote_to_staff(session: Session, username: str) -> User:
     return user
 
 
-def ban_user(session: Session, user_id: uuid.UUID, *, reason: str, actor_id: uuid.UUID | None = None) -> User:
+def ban_user(session: Session, user_id: uuid.UUID, *, reason: str, actor_id: uuid.UUID) -> User:
+    """Staff ban a user (banning a banned user changes nothing)."""
+    user = apply_ban(session, user_id, reason=reason, actor_id=actor_id)
+    session.commit()
+    return user
+
+
+def unban_user(session: Session, user_id: uuid.UUID, *, actor_id: uuid.UUID) -> User:
+    """Staff lift a user's ban."""
+    user = apply_unban(session, user_id, actor_id=actor_id)
+    session.commit()
+    return user
+
+
+def apply_ban(session: Session, user_id: uuid.UUID, *, reason: str, actor_id: uuid.UUID | None = None) -> User:
     """Ban a user: sign-in refused, every session revoked, `auth.user.banned` published. Does not commit."""
     if actor_id is not None and actor_id == user_id:
         raise Conflict("you cannot ban yourself")
@@ -56,7 +62,7 @@ def ban_user(session: Session, user_id: uuid.UUID, *, reason: str, actor_id: uui
     return user
 
 
-def unban_user(session: Session, user_id: uuid.UUID, *, actor_id: uuid.UUID | None = None) -> User:
+def apply_unban(session: Session, user_id: uuid.UUID, *, actor_id: uuid.UUID | None = None) -> User:
     """Lift a user's ban (they may sign in again); `auth.user.unbanned` published. Does not commit."""
     user = _locked_user(session, user_id)
     if user.banned_at is None:

@@ -1,4 +1,4 @@
-"""Sessions: a signed-in device. Listing, revoking one, revoking all (others)."""
+"""Sessions: a signed-in device (the `Device` model). Listing, revoking one, revoking all (others)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,65 +8,62 @@ from servicekit.errors import NotFound
 from servicekit.events import publish
 from servicekit.pagination import keyset_page
 from sqlalchemy import select
-from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import Session
 
-from auth.models import Session
+from auth.models import Device
 
 
-def revoke_session(db: DbSession, session_row: Session, reason: str) -> None:
+def revoke_session(session: Session, device: Device, reason: str) -> None:
     """End a session (and so every token of it); publishes `auth.session.revoked`. Does not commit."""
-    if session_row.revoked_at is not None:
+    if device.revoked_at is not None:
         return
-    session_row.revoked_at = dt.datetime.now(dt.UTC)
-    session_row.revoke_reason = reason
-    publish(db, "auth.session.revoked", {"session_id": session_row.id, "user_id": session_row.user_id,
-                                         "revoked_at": session_row.revoked_at, "reason": reason})
+    device.revoked_at = dt.datetime.now(dt.UTC)
+    device.revoke_reason = reason
+    publish(session, "auth.session.revoked", {"session_id": device.id, "user_id": device.user_id,
+                                              "revoked_at": device.revoked_at, "reason": reason})
 
 
-def revoke_all_sessions(db: DbSession, user_id: uuid.UUID, reason: str, *,
+def revoke_all_sessions(session: Session, user_id: uuid.UUID, reason: str, *,
                         except_session_id: uuid.UUID | None = None) -> int:
     """Revoke every live session of a user but `except_session_id`; the number revoked. Does not commit."""
-    query = select(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None)).with_for_update()
+    query = select(Device).where(Device.user_id == user_id, Device.revoked_at.is_(None)).with_for_update()
     if except_session_id is not None:
-        query = query.where(Session.id != except_session_id)
-    rows = db.execute(query).scalars().all()
-    for row in rows:
-        revoke_session(db, row, reason)
-    return len(rows)
+        query = query.where(Device.id != except_session_id)
+    devices = session.execute(query).scalars().all()
+    for device in devices:
+        revoke_session(session, device, reason)
+    return len(devices)
 
 
-def session_is_live(db: DbSession, session_id: uuid.UUID) -> bool:
+def session_is_live(session: Session, session_id: uuid.UUID) -> bool:
     """Whether a session exists, is not revoked and has not expired (auth's own token check)."""
-    row = db.get(Session, session_id)
-    return row is not None and row.revoked_at is None and row.expires_at > dt.datetime.now(dt.UTC)
+    device = session.get(Device, session_id)
+    return device is not None and device.revoked_at is None and device.expires_at > dt.datetime.now(dt.UTC)
 
 
-def list_sessions(db: DbSession, user_id: uuid.UUID, *, current_session_id: uuid.UUID, limit: int,
+def list_sessions(session: Session, user_id: uuid.UUID, *, current_session_id: uuid.UUID, limit: int,
                   cursor: list | None) -> dict:
     """The user's sessions, newest first, a page at a time."""
-    page = keyset_page(db, select(Session).where(Session.user_id == user_id), keys=[Session.created_at, Session.id],
-                       descending=True, limit=limit, cursor=cursor)
-    page["items"] = [{"id": row.id, "created_at": row.created_at, "last_used_at": row.last_used_at, "ip": row.ip,
-                      "user_agent": row.user_agent, "expires_at": row.expires_at,
-                      "revoked": row.revoked_at is not None, "revoked_at": row.revoked_at,
-                      "current": row.id == current_session_id} for row in page["items"]]
+    page = keyset_page(session, select(Device).where(Device.user_id == user_id),
+                       keys=[Device.created_at, Device.id], descending=True, limit=limit, cursor=cursor)
+    page["items"] = [{"id": device.id, "created_at": device.created_at, "last_used_at": device.last_used_at,
+                      "ip": device.ip, "user_agent": device.user_agent, "expires_at": device.expires_at,
+                      "revoked": device.revoked_at is not None, "revoked_at": device.revoked_at,
+                      "current": device.id == current_session_id} for device in page["items"]]
     return page
 
 
-def revoke_own_session(db: DbSession, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
-    """Sign out one of the user's own sessions; someone else's is `NotFound`."""
-    row = db.get(Session, session_id, with_for_update=True)
-    if row is None or row.user_id != user_id:
+def revoke_own_session(session: Session, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
+    """Sign out one of the user's own sessions (logging out is this on the current one); someone else's is `NotFound`."""
+    device = session.get(Device, session_id, with_for_update=True)
+    if device is None or device.user_id != user_id:
         raise NotFound("no such session")
-    revoke_session(db, row, "signed_out_by_user")
-    db.commit()
+    revoke_session(session, device, "signed_out_by_user")
+    session.commit()
 
 
-def log_out(db: DbSession, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
-    revoke_own_session(db, user_id, session_id)
-
-
-def revoke_other_sessions(db: DbSession, user_id: uuid.UUID, current_session_id: uuid.UUID) -> int:
-    count = revoke_all_sessions(db, user_id, "signed_out_by_user", except_session_id=current_session_id)
-    db.commit()
+def revoke_other_sessions(session: Session, user_id: uuid.UUID, current_session_id: uuid.UUID) -> int:
+    """Sign out every session of the user but the current one; the number signed out."""
+    count = revoke_all_sessions(session, user_id, "signed_out_by_user", except_session_id=current_session_id)
+    session.commit()
     return count

@@ -22,93 +22,113 @@ from servicekit.tokens import InvalidToken
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import Session
 
-from auth.encryption import cipher
+from auth.encryption import DataCipher
 from auth.models import SigningKey
 
 _CREATION_LOCK = 0x61757468_6b657973  # "authkeys": the advisory lock id guarding key creation
 _private_keys: dict[str, Ed25519PrivateKey] = {}  # kid -> key; a kid always names the same key
 
 
-def current_signing_key(db: Session, *, rotation_days: int) -> tuple[str, Ed25519PrivateKey]:
-    """(kid, private key) of the key that signs now, creating or rotating it when due (in db's transaction)."""
-    row = _newest_active(db)
+def current_signing_key(session: Session, cipher: DataCipher, *, rotation_days: int) -> tuple[str, Ed25519PrivateKey]:
+    """(kid, private key) of the key that signs now, creating or rotating it when due (in the caller's transaction)."""
+    row = _newest_active(session)
     if row is None or _is_due(row, rotation_days):
-        db.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CREATION_LOCK})
-        row = _newest_active(db)  # another process may have made it while we waited
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CREATION_LOCK})
+        row = _newest_active(session)  # another process may have made it while we waited
         if row is None or _is_due(row, rotation_days):
-            row = _create_and_retire_others(db)
-    return row.kid, _private_key(row)
+            row = _create_and_retire_others(session, cipher)
+    return row.kid, _private_key(row, cipher)
 
 
-def rotate_signing_key(db: Session) -> str:
+def rotate_signing_key(session: Session, cipher: DataCipher) -> str:
     """Start signing with a new key now (the old one stays published); the new kid. Does not commit."""
-    db.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CREATION_LOCK})
-    return _create_and_retire_others(db).kid
+    session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CREATION_LOCK})
+    return _create_and_retire_others(session, cipher).kid
 
 
-def published_keys(db: Session, *, access_token_ttl_seconds: int, leeway_seconds: int) -> list[dict]:
-    """The JWKs of every key whose tokens may still be alive, oldest first."""
+def still_verifying(access_token_ttl_seconds: int, leeway_seconds: int):
+    """The condition on SigningKey of keys whose tokens may still be alive: current, or retired
+    less than a token's lifetime (plus leeway) ago. A key retired longer ago verifies nothing."""
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=access_token_ttl_seconds + leeway_seconds)
-    rows = db.execute(select(SigningKey).where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > cutoff))
-                      .order_by(SigningKey.created_at, SigningKey.kid)).scalars().all()
+    return or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > cutoff)
+
+
+def published_keys(session: Session, *, access_token_ttl_seconds: int, leeway_seconds: int) -> list[dict]:
+    """The JWKs of every key whose tokens may still be alive, oldest first."""
+    rows = session.execute(select(SigningKey).where(still_verifying(access_token_ttl_seconds, leeway_seconds))
+                           .order_by(SigningKey.created_at, SigningKey.kid)).scalars().all()
     return [row.public_jwk for row in rows]
 
 
-def jwks(db: Session, *, rotation_days: int, access_token_ttl_seconds: int, leeway_seconds: int) -> dict:
+def jwks(session: Session, cipher: DataCipher, *, rotation_days: int, access_token_ttl_seconds: int,
+         leeway_seconds: int) -> dict:
     """The JWKS document; makes sure a current key exists first, so verifiers never see an empty set."""
-    current_signing_key(db, rotation_days=rotation_days)
-    db.commit()
-    return {"keys": published_keys(db, access_token_ttl_seconds=access_token_ttl_seconds,
-                                   leeway_seconds=leeway_seconds)}
+    current_signing_key(session, cipher, rotation_days=rotation_days)
+    keys = published_keys(session, access_token_ttl_seconds=access_token_ttl_seconds, leeway_seconds=leeway_seconds)
+    session.commit()
+    return {"keys": keys}
 
 
 class LocalKeySource:
-    """auth's own verifier's keys, read from the signing_keys table (no HTTP to itself), cached by kid."""
+    """auth's own verifier's keys, read from the signing_keys table (no HTTP to itself).
 
-    def __init__(self, database: Database, max_keys: int = 64) -> None:
+    Only keys that may still have live tokens verify (`still_verifying`): a retired key is
+    dropped from the cache once its tokens' lifetime has passed, and not found again.
+    """
+
+    def __init__(self, database: Database, *, access_token_ttl_seconds: int, leeway_seconds: int,
+                 max_keys: int = 64) -> None:
         self._database = database
+        self._ttl = access_token_ttl_seconds
+        self._leeway = leeway_seconds
         self._max_keys = max_keys
-        self._keys: dict[str, Ed25519PublicKey] = {}
+        self._keys: dict[str, tuple[Ed25519PublicKey, dt.datetime | None]] = {}  # kid -> (key, verifies until)
         self._lock = threading.Lock()
 
     def key_for(self, kid: str) -> Ed25519PublicKey:
+        now = dt.datetime.now(dt.UTC)
         with self._lock:
-            if kid in self._keys:
-                return self._keys[kid]
-        with self._database.session() as db:
-            document = db.execute(select(SigningKey.public_jwk).where(SigningKey.kid == kid)).scalar_one_or_none()
-        if document is None:
-            raise InvalidToken("token signed by an unknown key")
-        key = jwt.PyJWK(document, algorithm="EdDSA").key
+            cached = self._keys.get(kid)
+            if cached is not None and (cached[1] is None or cached[1] > now):
+                return cached[0]
+            self._keys.pop(kid, None)
+        with self._database.session() as session:
+            row = session.execute(select(SigningKey.public_jwk, SigningKey.retired_at).where(
+                SigningKey.kid == kid, still_verifying(self._ttl, self._leeway))).one_or_none()
+        if row is None:
+            raise InvalidToken("token signed by an unknown or retired key")
+        key = jwt.PyJWK(row.public_jwk, algorithm="EdDSA").key
+        until = row.retired_at + dt.timedelta(seconds=self._ttl + self._leeway) if row.retired_at else None
         with self._lock:
             if len(self._keys) >= self._max_keys:
                 self._keys.clear()
-            self._keys[kid] = key
+            # A current key may retire while cached: re-read it once a token lifetime has passed.
+            self._keys[kid] = (key, until or now + dt.timedelta(seconds=self._ttl))
         return key
 
 
-def _newest_active(db: Session) -> SigningKey | None:
+def _newest_active(session: Session) -> SigningKey | None:
     query = (select(SigningKey).where(SigningKey.retired_at.is_(None))
              .order_by(SigningKey.created_at.desc()).limit(1).execution_options(populate_existing=True))
-    return db.execute(query).scalar_one_or_none()
+    return session.execute(query).scalar_one_or_none()
 
 
 def _is_due(row: SigningKey, rotation_days: int) -> bool:
     return row.created_at <= dt.datetime.now(dt.UTC) - dt.timedelta(days=rotation_days)
 
 
-def _create_and_retire_others(db: Session) -> SigningKey:
+def _create_and_retire_others(session: Session, cipher: DataCipher) -> SigningKey:
     now = dt.datetime.now(dt.UTC)
-    db.execute(update(SigningKey).where(SigningKey.retired_at.is_(None)).values(retired_at=now))
+    session.execute(update(SigningKey).where(SigningKey.retired_at.is_(None)).values(retired_at=now))
     private_key = Ed25519PrivateKey.generate()
     public_jwk = jwt.algorithms.OKPAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
     kid = _thumbprint(public_jwk)
     pem = private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption())
-    row = SigningKey(kid=kid, private_key=cipher().encrypt(pem), created_at=now,
+    row = SigningKey(kid=kid, private_key=cipher.encrypt(pem), created_at=now,
                      public_jwk={**public_jwk, "kid": kid, "use": "sig", "alg": "EdDSA"})
-    db.add(row)
-    db.flush()
+    session.add(row)
+    session.flush()
     _private_keys[kid] = private_key
     return row
 
@@ -119,9 +139,9 @@ def _thumbprint(jwk: dict) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
 
 
-def _private_key(row: SigningKey) -> Ed25519PrivateKey:
+def _private_key(row: SigningKey, cipher: DataCipher) -> Ed25519PrivateKey:
     key = _private_keys.get(row.kid)
     if key is None:
-        key = serialization.load_pem_private_key(cipher().decrypt(row.private_key), password=None)
+        key = serialization.load_pem_private_key(cipher.decrypt(row.private_key), password=None)
         _private_keys[row.kid] = key
     return key

@@ -12,77 +12,80 @@ import secrets
 import uuid
 
 import jwt
-from flask import current_app
+from servicekit.context import ClientOrigin
 from servicekit.errors import Unauthorized
 from sqlalchemy import select
-from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import Session
 
 from auth.config import Config
-from auth.login_activity import record_attempt
-from auth.models import RefreshToken, Session, User
+from auth.encryption import DataCipher
+from auth.login_activity import record_attempt, settle_attempt
+from auth.models import Device, RefreshToken, User
 from auth.sessions import revoke_session
 from auth.signing_keys import current_signing_key
+
+REUSED = "refresh_token_reused"
 
 
 class InvalidRefreshToken(Unauthorized):
     code, title = "invalid-refresh-token", "Invalid refresh token"
 
 
-def issue_tokens(db_session: DbSession, user: User, *, ip: str | None, user_agent: str | None) -> dict:
-    """Open a new session for `user` and return its first token pair. Does not commit."""
-    settings = _settings()
+def issue_tokens(session: Session, settings: Config, cipher: DataCipher, user: User, *,
+                 client: ClientOrigin) -> dict:
+    """Open a new session (a device) for `user` and return its first token pair. Does not commit."""
     now = dt.datetime.now(dt.UTC)
-    row = Session(id=uuid.uuid4(), user_id=user.id, ip=ip, user_agent=_clip(user_agent), created_at=now,
-                  last_used_at=now, expires_at=now + dt.timedelta(seconds=settings.refresh_token_ttl_seconds))
-    db_session.add(row)
-    db_session.flush()
-    return _token_pair(db_session, row, user, settings)
+    device = Device(id=uuid.uuid4(), user_id=user.id, ip=client.ip, user_agent=client.user_agent, created_at=now,
+                    last_used_at=now, expires_at=now + dt.timedelta(seconds=settings.refresh_token_ttl_seconds))
+    session.add(device)
+    session.flush()
+    return _token_pair(session, settings, cipher, device, user)
 
 
-def refresh(db_session: DbSession, refresh_token: str, *, ip: str | None, user_agent: str | None) -> dict:
-    """Spend a refresh token for a new pair; a spent one revokes its session. Commits."""
-    settings = _settings()
-    stored = db_session.execute(select(RefreshToken).where(RefreshToken.token_hash == _digest(refresh_token))
-                                .with_for_update()).scalar_one_or_none()
+def refresh(session: Session, settings: Config, cipher: DataCipher, refresh_token: str, *,
+            client: ClientOrigin) -> dict:
+    """Spend a refresh token for a new pair; a spent one revokes its session."""
+    stored = session.execute(select(RefreshToken).where(RefreshToken.token_hash == _digest(refresh_token))
+                             .with_for_update()).scalar_one_or_none()
     if stored is None:
         raise InvalidRefreshToken("the refresh token is not valid")
-    row = db_session.get(Session, stored.session_id, with_for_update=True)
+    device = session.get(Device, stored.session_id, with_for_update=True)
     now = dt.datetime.now(dt.UTC)
     if stored.used_at is not None:
-        _revoke_for_reuse(db_session, row, ip=ip, user_agent=user_agent)
+        _revoke_for_reuse(session, device, client)
+        session.commit()
         raise InvalidRefreshToken("the refresh token was already used; the session has been revoked")
-    if row.revoked_at is not None or row.expires_at <= now:
+    if device.revoked_at is not None or device.expires_at <= now:
         raise InvalidRefreshToken("the session has ended; sign in again")
-    user = db_session.get(User, row.user_id)
+    user = session.get(User, device.user_id)
     stored.used_at = now
-    row.last_used_at, row.ip, row.user_agent = now, ip, _clip(user_agent)
-    pair = _token_pair(db_session, row, user, settings)
-    db_session.commit()
+    device.last_used_at, device.ip, device.user_agent = now, client.ip, client.user_agent
+    pair = _token_pair(session, settings, cipher, device, user)
+    session.commit()
     return pair
 
 
-def _revoke_for_reuse(db_session: DbSession, row: Session, *, ip: str | None, user_agent: str | None) -> None:
-    user = db_session.get(User, row.user_id)
-    revoke_session(db_session, row, "refresh_token_reused")
-    attempt = record_attempt(db_session, username=user.username if user else "", ip=ip, user_agent=user_agent,
-                             kind="refresh")
-    attempt.user_id, attempt.session_id = row.user_id, row.id
-    attempt.success, attempt.failure_reason = False, "refresh_token_reused"
-    db_session.commit()
+def _revoke_for_reuse(session: Session, device: Device, client: ClientOrigin) -> None:
+    """A copied refresh token: the whole session ends, and the reuse is on record as a failed attempt."""
+    user = session.get(User, device.user_id)
+    revoke_session(session, device, REUSED)
+    attempt = record_attempt(session, username=user.username if user else "", client=client, kind="refresh",
+                             user_id=device.user_id)
+    settle_attempt(session, attempt, user_id=device.user_id, failure_reason=REUSED, session_id=device.id)
 
 
-def _token_pair(db_session: DbSession, row: Session, user: User, settings: Config) -> dict:
+def _token_pair(session: Session, settings: Config, cipher: DataCipher, device: Device, user: User) -> dict:
     refresh_token = secrets.token_urlsafe(32)
-    db_session.add(RefreshToken(session_id=row.id, token_hash=_digest(refresh_token)))
-    return {"access_token": _access_token(db_session, row, user, settings), "refresh_token": refresh_token,
-            "token_type": "Bearer", "expires_in": settings.access_token_ttl_seconds, "session_id": row.id}
+    session.add(RefreshToken(session_id=device.id, token_hash=_digest(refresh_token)))
+    return {"access_token": _access_token(session, settings, cipher, device, user), "refresh_token": refresh_token,
+            "token_type": "Bearer", "expires_in": settings.access_token_ttl_seconds, "session_id": device.id}
 
 
-def _access_token(db_session: DbSession, row: Session, user: User, settings: Config) -> str:
-    kid, key = current_signing_key(db_session, rotation_days=settings.signing_key_rotation_days)
+def _access_token(session: Session, settings: Config, cipher: DataCipher, device: Device, user: User) -> str:
+    kid, key = current_signing_key(session, cipher, rotation_days=settings.signing_key_rotation_days)
     now = dt.datetime.now(dt.UTC)
     claims = {
-        "sub": str(user.id), "sid": str(row.id), "roles": list(user.roles), "verified": user.verified,
+        "sub": str(user.id), "sid": str(device.id), "roles": list(user.roles), "verified": user.verified,
         "aud": settings.token_audience, "iss": settings.token_issuer, "iat": now, "nbf": now,
         "exp": now + dt.timedelta(seconds=settings.access_token_ttl_seconds), "jti": uuid.uuid4().hex,
     }
@@ -91,11 +94,3 @@ def _access_token(db_session: DbSession, row: Session, user: User, settings: Con
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _clip(user_agent: str | None) -> str | None:
-    return user_agent[:512] if user_agent else None
-
-
-def _settings() -> Config:
-    return current_app.extensions["servicekit"].settings

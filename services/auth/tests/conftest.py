@@ -7,6 +7,8 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from servicekit.context import context_of
+
 from auth import create_app
 from auth.events import handlers as auth_handlers
 from auth.models import User
@@ -112,7 +114,7 @@ def new_staff(app, new_user, sign_in):
     """`new_staff(**overrides) -> SignedInUser`: like new_user, with the staff role in its token."""
     def make(**overrides) -> SignedInUser:
         user = new_user(**overrides)
-        with app.extensions["servicekit"].db.transaction() as session:
+        with context_of(app).db.transaction() as session:
             session.execute(sa.update(User).where(User.id == uuid.UUID(user.id)).values(roles=["user", "staff"]))
         return sign_in(user)
     return make
@@ -126,7 +128,6 @@ def caller(new_user):
 
 
 @pytest.fixture
-def db(app):
-    """A database session inside the app context (for looking at and calling the domain directly)."""
-    with app.app_context(), app.extensions["servicekit"].db.session() as session:
-        yield session
+def cipher(app):
+    """The app's data cipher, for calling the domain directly."""
+    return context_of(app).resources["cipher"]

@@ -4,6 +4,8 @@ import uuid
 
 import pytest
 
+from servicekit.context import context_of
+
 from auth.challenges import issue_challenge
 
 SECRET_FIELDS = {"password", "password_hash", "totp_secret", "challenge"}
@@ -127,7 +129,7 @@ def test_the_challenge_is_signed_and_expires(client, app):
     assert response.json["difficulty"] == 8
     assert uuid.UUID(response.json["id"])
     expires_at = dt.datetime.fromisoformat(response.json["expires_at"])
-    ttl = app.extensions["servicekit"].settings.pow_challenge_ttl_seconds
+    ttl = context_of(app).settings.pow_challenge_ttl_seconds
     assert dt.timedelta(0) < expires_at - dt.datetime.now(dt.UTC) <= dt.timedelta(seconds=ttl)
 
 
@@ -162,7 +164,7 @@ def test_a_forged_challenge_is_refused(client, registration, solve_challenge):
 
 
 def test_an_expired_challenge_is_refused(client, app, registration, solve_challenge):
-    expired = issue_challenge(app.extensions["servicekit"].settings.secret_key, difficulty=8, ttl_seconds=-1)
+    expired = issue_challenge(context_of(app).settings.secret_key, difficulty=8, ttl_seconds=-1)
 
     response = client.post("/api/auth/register", json=registration(challenge=solve_challenge(expired)))
 
@@ -247,7 +249,7 @@ def test_a_password_change_signs_out_the_other_sessions_only(client, new_user, s
 def test_guessing_the_current_password_locks_the_account_like_failed_logins(client, app, new_user):
     user = new_user()
     guess = {"current_password": "a wrong guess", "new_password": "a brand new passphrase"}
-    for _ in range(app.extensions["servicekit"].settings.login_lockout_after):
+    for _ in range(context_of(app).settings.login_lockout_after):
         assert client.post("/api/auth/me/password", headers=user.headers, json=guess).status_code == 422
 
     response = client.post("/api/auth/me/password", headers=user.headers,

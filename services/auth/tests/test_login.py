@@ -6,6 +6,7 @@ import jwt
 import pyotp
 import pytest
 import sqlalchemy as sa
+from servicekit.context import context_of
 from servicekit.tokens import JWKSClient, TokenVerifier
 
 from auth.models import LoginAttempt, User
@@ -33,13 +34,13 @@ def answer(response):
 
 
 def attempts_of(app, username):
-    with app.extensions["servicekit"].db.session() as session:
+    with context_of(app).db.session() as session:
         return session.execute(sa.select(LoginAttempt).where(LoginAttempt.username == username)
                                .order_by(LoginAttempt.id)).scalars().all()
 
 
 def set_user(app, user_id, **values):
-    with app.extensions["servicekit"].db.transaction() as session:
+    with context_of(app).db.transaction() as session:
         session.execute(sa.update(User).where(User.id == uuid.UUID(user_id)).values(**values))
 
 
@@ -47,7 +48,7 @@ def set_user(app, user_id, **values):
 
 def test_a_login_answers_an_access_token_that_servicekit_verifies_with_the_right_claims(client, app, new_user):
     user = new_user()
-    settings = app.extensions["servicekit"].settings
+    settings = context_of(app).settings
     verifier = TokenVerifier(JWKSClient("http://auth/api/auth/.well-known/jwks.json", http=ThroughTheTestClient(client)),
                              issuer=settings.token_issuer, audience=settings.token_audience)
 
@@ -92,7 +93,7 @@ def test_the_verified_flag_and_roles_come_from_the_account(client, app, new_user
 def test_unknown_user_bad_password_locked_and_banned_all_get_the_same_answer(client, app, new_user):
     bad_password_user, locked_user, banned_user = new_user(), new_user(), new_user()
     set_user(app, banned_user.id, banned_at=dt.datetime.now(dt.UTC), ban_reason="spam")
-    lockout_after = app.extensions["servicekit"].settings.login_lockout_after
+    lockout_after = context_of(app).settings.login_lockout_after
     for _ in range(lockout_after):
         assert log_in(client, locked_user.username, "wrong password").status_code == 401
 

@@ -1,23 +1,24 @@
 import datetime as dt
-import time
 import types
 import uuid
 
 import pytest
 import sqlalchemy as sa
 
+from servicekit.context import context_of
+
 from auth import create_app
-from auth.login_activity import standing
+from auth.login_activity import pause_after, standing
 from auth.models import LoginAttempt, User
 
 # Small thresholds, so a few attempts show throttling and locks (the shared app throttles per account only).
-LIMITS = {"LOGIN_SLOWDOWN_AFTER": 2, "LOGIN_LOCKOUT_AFTER": 3, "LOGIN_SOURCE_LOCKOUT_AFTER": 5,
+LIMITS = {"LOGIN_SLOWDOWN_AFTER": 3, "LOGIN_LOCKOUT_AFTER": 3, "LOGIN_SOURCE_LOCKOUT_AFTER": 5,
           "LOGIN_FAILURE_WINDOW_SECONDS": 900, "LOGIN_LOCKOUT_SECONDS": 600}
 
 
 @pytest.fixture(scope="module")
 def strict_app(migrated_app, app):
-    settings = app.extensions["servicekit"].settings
+    settings = context_of(app).settings
     return migrated_app(create_app, SECRET_KEY=settings.secret_key, DATA_KEYS=",".join(settings.data_keys), **LIMITS)
 
 
@@ -38,7 +39,7 @@ def account(strict_app, solve_challenge):
         created = client.post("/api/auth/register", json=body)
         assert created.status_code == 201, created.json
         if staff:
-            with strict_app.extensions["servicekit"].db.transaction() as session:
+            with context_of(strict_app).db.transaction() as session:
                 session.execute(sa.update(User).where(User.id == uuid.UUID(created.json["id"]))
                                 .values(roles=["user", "staff"]))
         return types.SimpleNamespace(id=created.json["id"], username=name, password=body["password"])
@@ -114,7 +115,7 @@ def test_a_lock_ends_after_the_lockout_period(strict, strict_app, account):
     for _ in range(LIMITS["LOGIN_LOCKOUT_AFTER"]):
         log_in(strict, user.username, "wrong password", ip)
     assert log_in(strict, user.username, user.password, ip).status_code == 401
-    with strict_app.extensions["servicekit"].db.transaction() as session:  # let the lockout period pass
+    with context_of(strict_app).db.transaction() as session:  # let the lockout period pass
         session.execute(sa.update(LoginAttempt).where(LoginAttempt.user_id == uuid.UUID(user.id)).values(
             occurred_at=LoginAttempt.occurred_at - dt.timedelta(seconds=LIMITS["LOGIN_LOCKOUT_SECONDS"] + 1)))
 
@@ -143,30 +144,53 @@ def test_a_source_address_locks_after_failures_across_accounts(strict, account, 
     assert activity(strict, staff_headers, ip=ip)["items"][0]["failure_reason"] == "locked"
 
 
-# --- slowing down ----------------------------------------------------------------------------
+# --- throttling: refusal, not waiting ---------------------------------------------------------
 
-def test_answers_slow_down_after_a_few_failures(strict, account):
-    user, ip = account(), new_ip()
-    for _ in range(LIMITS["LOGIN_SLOWDOWN_AFTER"]):
-        log_in(strict, user.username, "wrong password", ip)
-
-    started = time.perf_counter()
-    log_in(strict, user.username, "wrong password", ip)
-
-    assert time.perf_counter() - started >= 0.2
+@pytest.fixture(scope="module")
+def throttling_app(migrated_app, app):
+    """Throttles after one failure for a minute, long before any lock."""
+    settings = context_of(app).settings
+    return migrated_app(create_app, SECRET_KEY=settings.secret_key, DATA_KEYS=",".join(settings.data_keys),
+                        LOGIN_SLOWDOWN_AFTER=1, LOGIN_THROTTLE_STEP_SECONDS=60, LOGIN_THROTTLE_MAX_SECONDS=60,
+                        LOGIN_LOCKOUT_AFTER=100, LOGIN_SOURCE_LOCKOUT_AFTER=100)
 
 
-def test_the_slowdown_is_bounded(strict_app):
+def test_an_attempt_too_soon_after_a_failure_is_refused_at_once_without_a_check(throttling_app, solve_challenge):
+    client = throttling_app.test_client()
+    name = f"u{uuid.uuid4().hex[:12]}"
+    password = f"Pw-{uuid.uuid4().hex}"
+    body = {"username": name, "email": f"{name}@example.test", "phone": f"+33{uuid.uuid4().int % 10**9:09d}",
+            "password": password, "challenge": solve_challenge(client.post("/api/auth/challenge").json)}
+    assert client.post("/api/auth/register", json=body).status_code == 201
+    failed = log_in(client, name, "wrong password", new_ip())
+
+    throttled = log_in(client, name, password, new_ip())  # the right password, but within the pause
+
+    assert answer(throttled) == answer(failed)  # the same answer as a bad password, given at once
+    with context_of(throttling_app).db.session() as session:
+        reasons = session.scalars(sa.select(LoginAttempt.failure_reason).where(LoginAttempt.username == name)
+                                  .order_by(LoginAttempt.id)).all()
+    assert reasons == ["bad_password", "throttled"]
+
+
+def test_the_pause_grows_with_failures_up_to_a_bound(strict_app):
+    settings = context_of(strict_app).settings
+
+    pauses = [pause_after(settings, failures) for failures in (0, 2, 3, 4, 100)]
+
+    assert pauses == [0.0, 0.0, 0.2, 0.4, 2.0]
+
+
+def test_many_failures_lock_an_account_typed_by_name(strict_app):
     name = f"ghost{uuid.uuid4().hex[:8]}"
-    with strict_app.app_context(), strict_app.extensions["servicekit"].db.transaction() as session:
+    with context_of(strict_app).db.transaction() as session:
         session.add_all([LoginAttempt(username=name, success=False, failure_reason="unknown_user")
                          for _ in range(100)])
         session.flush()
-        verdict = standing(session, strict_app.extensions["servicekit"].settings, username=name, user_id=None,
-                           ip=None)
+        verdict = standing(session, context_of(strict_app).settings, username=name, user_id=None, ip=None)
 
     assert verdict.locked is True
-    assert verdict.delay_seconds == 2.0
+    assert verdict.refusal == "locked"
 
 
 # --- the staff's view ------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import uuid
 
 import jwt
 import pytest
+from servicekit.context import context_of
 from servicekit.events import publish
 from servicekit.testing import wait_until
 
@@ -101,14 +102,14 @@ def test_non_staff_get_403_on_ban_and_unban(client, new_user):
 
 def publish_moderation_action(app, **payload):
     """Stands in for social: the event leaves through the outbox and crosses the real bus."""
-    with app.extensions["servicekit"].db.transaction() as session:
+    with context_of(app).db.transaction() as session:
         publish(session, "social.moderation.action_taken",
                 {"report_id": str(uuid.uuid4()), "actor_id": str(uuid.uuid4()), "notes": "reported 5 times",
                  "taken_at": dt.datetime.now(dt.UTC), **payload})
 
 
 def is_banned(app, user_id) -> bool:
-    with app.extensions["servicekit"].db.session() as session:
+    with context_of(app).db.session() as session:
         return session.get(User, uuid.UUID(user_id)).banned_at is not None
 
 

@@ -1,3 +1,4 @@
+import dataclasses
 import datetime as dt
 import threading
 import uuid
@@ -6,8 +7,10 @@ import jwt
 import pytest
 import sqlalchemy as sa
 
+from servicekit.context import context_of
+
 from auth import create_app
-from auth.models import LoginAttempt, Session, SigningKey
+from auth.models import Device, LoginAttempt, SigningKey
 from auth.signing_keys import current_signing_key, rotate_signing_key
 
 
@@ -54,7 +57,7 @@ def test_reusing_a_spent_refresh_token_revokes_the_whole_session(client, app, ne
     assert client.get("/api/auth/me", headers=user.headers).status_code == 401
     event = event_probe.wait_for("auth.session.revoked", where=lambda e: e.payload["session_id"] == user.session_id)
     assert event.payload["reason"] == "refresh_token_reused"
-    with app.extensions["servicekit"].db.session() as session:
+    with context_of(app).db.session() as session:
         attempt = session.execute(sa.select(LoginAttempt).where(LoginAttempt.kind == "refresh",
                                                                 LoginAttempt.user_id == uuid.UUID(user.id))).scalar_one()
     assert (attempt.success, attempt.failure_reason, attempt.ip, str(attempt.session_id)) == (
@@ -70,8 +73,8 @@ def test_an_unknown_refresh_token_is_refused(client):
 
 def test_a_refresh_token_of_an_expired_session_is_refused(client, app, new_user):
     user = new_user()
-    with app.extensions["servicekit"].db.transaction() as session:
-        session.execute(sa.update(Session).where(Session.id == uuid.UUID(user.session_id))
+    with context_of(app).db.transaction() as session:
+        session.execute(sa.update(Device).where(Device.id == uuid.UUID(user.session_id))
                         .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
 
     assert refresh(client, user.refresh_token).status_code == 401
@@ -96,11 +99,12 @@ def test_the_jwks_publishes_the_key_that_signs_tokens(client, new_user):
     assert "d" not in key  # never the private part
 
 
-def test_after_a_rotation_new_tokens_use_the_new_key_and_old_tokens_still_work(client, app, new_user, sign_in):
+def test_after_a_rotation_new_tokens_use_the_new_key_and_old_tokens_still_work(client, database, cipher, new_user,
+                                                                              sign_in):
     user = new_user()
     old_kid = kid_of(user.access_token)
-    with app.app_context(), app.extensions["servicekit"].db.transaction() as session:
-        new_kid = rotate_signing_key(session)
+    with database.transaction() as session:
+        new_kid = rotate_signing_key(session, cipher)
 
     fresh = sign_in(user)
 
@@ -109,24 +113,27 @@ def test_after_a_rotation_new_tokens_use_the_new_key_and_old_tokens_still_work(c
     assert client.get("/api/auth/me", headers=user.headers).status_code == 200
 
 
-def test_a_retired_key_leaves_the_jwks_once_its_tokens_have_expired(client, app, new_user):
+def test_a_key_retired_longer_ago_than_a_token_lives_leaves_the_jwks_and_verifies_nothing(client, settings, database,
+                                                                                            cipher, new_user):
     user = new_user()
     old_kid = kid_of(user.access_token)
-    settings = app.extensions["servicekit"].settings
-    with app.app_context(), app.extensions["servicekit"].db.transaction() as session:
-        rotate_signing_key(session)
+    with database.transaction() as session:
+        rotate_signing_key(session, cipher)
         long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(
             seconds=settings.access_token_ttl_seconds + settings.token_leeway_seconds + 1)
         session.execute(sa.update(SigningKey).where(SigningKey.kid == old_kid).values(retired_at=long_ago))
+    replica = create_app(dataclasses.asdict(settings))  # an auth process that has not seen the old key yet
 
     assert old_kid not in jwks(client)
+    response = replica.test_client().get("/api/auth/me", headers=user.headers)
+    assert response.status_code == 401, response.json
 
 
-def test_a_key_older_than_the_rotation_period_is_replaced_on_next_use(client, app, new_user, sign_in):
+def test_a_key_older_than_the_rotation_period_is_replaced_on_next_use(client, settings, database, new_user, sign_in):
     user = new_user()
     old_kid = kid_of(user.access_token)
-    days = app.extensions["servicekit"].settings.signing_key_rotation_days
-    with app.extensions["servicekit"].db.transaction() as session:
+    days = settings.signing_key_rotation_days
+    with database.transaction() as session:
         session.execute(sa.update(SigningKey).where(SigningKey.kid == old_kid)
                         .values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=days, seconds=1)))
 
@@ -139,18 +146,18 @@ def test_a_key_older_than_the_rotation_period_is_replaced_on_next_use(client, ap
 @pytest.fixture(scope="module")
 def keyless_app(migrated_app, app):
     """A second auth app on a database without any signing key yet."""
-    settings = app.extensions["servicekit"].settings
+    settings = context_of(app).settings
     return migrated_app(create_app, SECRET_KEY=settings.secret_key, DATA_KEYS=",".join(settings.data_keys))
 
 
-def test_replicas_asking_for_the_first_key_at_once_create_only_one(keyless_app):
+def test_replicas_asking_for_the_first_key_at_once_create_only_one(keyless_app, cipher):
     barrier = threading.Barrier(4)
     kids = []
 
     def ask():
-        with keyless_app.app_context(), keyless_app.extensions["servicekit"].db.transaction() as session:
+        with context_of(keyless_app).db.transaction() as session:
             barrier.wait()
-            kids.append(current_signing_key(session, rotation_days=30)[0])
+            kids.append(current_signing_key(session, cipher, rotation_days=30)[0])
 
     threads = [threading.Thread(target=ask) for _ in range(4)]
     for thread in threads:
@@ -159,7 +166,7 @@ def test_replicas_asking_for_the_first_key_at_once_create_only_one(keyless_app):
         thread.join()
 
     assert len(kids) == 4 and len(set(kids)) == 1
-    with keyless_app.extensions["servicekit"].db.session() as session:
+    with context_of(keyless_app).db.session() as session:
         assert session.execute(sa.select(sa.func.count()).select_from(SigningKey)).scalar_one() == 1
 
 

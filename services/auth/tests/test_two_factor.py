@@ -12,7 +12,6 @@ from servicekit.errors import Unauthorized
 from servicekit.testing import wait_until
 from sqlalchemy import select
 
-from auth.encryption import cipher
 from auth.models import LoginAttempt, RecoveryCode, User
 from auth.totp import verify_second_factor
 
@@ -46,14 +45,14 @@ def log_in(client, user, password=None):
     return client.post("/api/auth/login", json={"username": user.username, "password": password or user.password})
 
 
-def account(db, user) -> User:
-    db.expire_all()
-    return db.get(User, user.id)
+def account(session, user) -> User:
+    session.expire_all()
+    return session.get(User, user.id)
 
 
 # --- setup and confirm -------------------------------------------------------------------
 
-def test_setup_returns_a_secret_an_otpauth_uri_and_a_qr_code_while_2fa_stays_off(client, new_user, db):
+def test_setup_returns_a_secret_an_otpauth_uri_and_a_qr_code_while_2fa_stays_off(client, new_user, session, cipher):
     user = new_user()
 
     response = client.post("/api/auth/2fa/setup", json={"password": user.password}, headers=user.headers)
@@ -66,14 +65,14 @@ def test_setup_returns_a_secret_an_otpauth_uri_and_a_qr_code_while_2fa_stays_off
     assert urllib.parse.unquote(parsed.path) == f"/BeYou:{user.username}"
     assert urllib.parse.parse_qs(parsed.query) == {"secret": [secret], "issuer": ["BeYou"]}
     assert base64.b64decode(response.json["qr_png_base64"]).startswith(b"\x89PNG\r\n\x1a\n")
-    stored = account(db, user)
+    stored = account(session, user)
     assert stored.totp_enabled is False
     assert secret.encode() not in stored.totp_secret  # encrypted at rest
-    assert cipher().decrypt(stored.totp_secret) == secret.encode()
+    assert cipher.decrypt(stored.totp_secret) == secret.encode()
     assert "access_token" in log_in(client, user).json  # sign-in still needs no second factor
 
 
-def test_confirming_with_a_wrong_code_is_refused_and_2fa_stays_off(client, new_user, db):
+def test_confirming_with_a_wrong_code_is_refused_and_2fa_stays_off(client, new_user, session):
     user = new_user()
     secret = client.post("/api/auth/2fa/setup", json={"password": user.password}, headers=user.headers).json["secret"]
     wrong = f"{(int(code_at(secret)) + 1) % 1_000_000:06d}"
@@ -83,7 +82,7 @@ def test_confirming_with_a_wrong_code_is_refused_and_2fa_stays_off(client, new_u
     assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
     assert "code" in response.json["errors"]
-    assert account(db, user).totp_enabled is False
+    assert account(session, user).totp_enabled is False
 
 
 def test_confirming_without_a_setup_is_a_conflict(client, new_user):
@@ -95,18 +94,18 @@ def test_confirming_without_a_setup_is_a_conflict(client, new_user):
     assert response.mimetype == "application/problem+json"
 
 
-def test_confirming_turns_2fa_on_and_returns_ten_one_time_recovery_codes_stored_only_hashed(user_with_2fa, db):
+def test_confirming_turns_2fa_on_and_returns_ten_one_time_recovery_codes_stored_only_hashed(user_with_2fa, session):
     codes = user_with_2fa.recovery_codes
 
     assert len(codes) == 10 and len(set(codes)) == 10
     assert all(len(code.replace("-", "")) == 10 for code in codes)
-    stored = account(db, user_with_2fa.user)
+    stored = account(session, user_with_2fa.user)
     assert stored.totp_enabled is True
-    hashes = set(db.scalars(select(RecoveryCode.code_hash).where(RecoveryCode.user_id == stored.id)))
+    hashes = set(session.scalars(select(RecoveryCode.code_hash).where(RecoveryCode.user_id == stored.id)))
     assert hashes == {hashlib.sha256(code.replace("-", "").encode()).hexdigest() for code in codes}
 
 
-def test_setup_needs_the_password_so_a_stolen_token_cannot_enrol_an_authenticator(client, new_user, db):
+def test_setup_needs_the_password_so_a_stolen_token_cannot_enrol_an_authenticator(client, new_user, session):
     user = new_user()
 
     without = client.post("/api/auth/2fa/setup", json={}, headers=user.headers)
@@ -114,7 +113,7 @@ def test_setup_needs_the_password_so_a_stolen_token_cannot_enrol_an_authenticato
 
     assert without.status_code == 422 and "password" in without.json["errors"]
     assert wrong.status_code == 422 and "password" in wrong.json["errors"]
-    assert account(db, user).totp_secret is None
+    assert account(session, user).totp_secret is None
 
 
 def test_setup_and_confirm_are_refused_once_2fa_is_on(client, user_with_2fa):
@@ -135,43 +134,43 @@ def test_2fa_resources_need_a_signed_in_user(client):
 
 # --- the second factor: each code once ----------------------------------------------------
 
-def test_a_totp_code_is_accepted_once_and_never_an_older_one_after_it(user_with_2fa, db):
-    user, secret = account(db, user_with_2fa.user), user_with_2fa.secret
+def test_a_totp_code_is_accepted_once_and_never_an_older_one_after_it(user_with_2fa, session, cipher):
+    user, secret = account(session, user_with_2fa.user), user_with_2fa.secret
 
-    assert verify_second_factor(db, user, code_at(secret)) == "totp"
+    assert verify_second_factor(session, cipher, user, code_at(secret)) == "totp"
     with pytest.raises(Unauthorized):
-        verify_second_factor(db, user, code_at(secret))  # the same code again: replay
+        verify_second_factor(session, cipher, user, code_at(secret))  # the same code again: replay
     with pytest.raises(Unauthorized):
-        verify_second_factor(db, user, code_at(secret, -1))  # an earlier step than the one accepted
-    assert verify_second_factor(db, user, code_at(secret, +1)) == "totp"  # a later step is fine
+        verify_second_factor(session, cipher, user, code_at(secret, -1))  # an earlier step than the one accepted
+    assert verify_second_factor(session, cipher, user, code_at(secret, +1)) == "totp"  # a later step is fine
 
 
-def test_a_recovery_code_is_accepted_once(user_with_2fa, db):
-    user = account(db, user_with_2fa.user)
+def test_a_recovery_code_is_accepted_once(user_with_2fa, session, cipher):
+    user = account(session, user_with_2fa.user)
     first, second = user_with_2fa.recovery_codes[:2]
 
-    assert verify_second_factor(db, user, first) == "recovery"
+    assert verify_second_factor(session, cipher, user, first) == "recovery"
     with pytest.raises(Unauthorized):
-        verify_second_factor(db, user, first)
-    assert verify_second_factor(db, user, second.lower().replace("-", " ")) == "recovery"  # as typed
+        verify_second_factor(session, cipher, user, first)
+    assert verify_second_factor(session, cipher, user, second.lower().replace("-", " ")) == "recovery"  # as typed
 
 
-def test_a_wrong_code_is_refused_as_401(user_with_2fa, db):
-    user = account(db, user_with_2fa.user)
+def test_a_wrong_code_is_refused_as_401(user_with_2fa, session, cipher):
+    user = account(session, user_with_2fa.user)
 
     for wrong in ("000000x", "", "ABCDE-FGHIJ", f"{(int(code_at(user_with_2fa.secret)) + 1) % 1_000_000:06d}"):
         with pytest.raises(Unauthorized) as refused:
-            verify_second_factor(db, user, wrong)
+            verify_second_factor(session, cipher, user, wrong)
         assert refused.value.status == 401
 
 
-def test_the_codes_of_a_setup_never_confirmed_are_no_second_factor(client, new_user, db):
+def test_the_codes_of_a_setup_never_confirmed_are_no_second_factor(client, new_user, session, cipher):
     user = new_user()
     early_in_a_step()
     secret = client.post("/api/auth/2fa/setup", json={"password": user.password}, headers=user.headers).json["secret"]
 
     with pytest.raises(Unauthorized):
-        verify_second_factor(db, account(db, user), code_at(secret))
+        verify_second_factor(session, cipher, account(session, user), code_at(secret))
 
 
 def test_sign_in_asks_for_the_second_factor_and_refuses_the_code_that_confirmed_setup(client, user_with_2fa):
@@ -206,7 +205,7 @@ def test_sign_in_accepts_a_recovery_code_once(client, user_with_2fa):
 
 # --- recovery codes and disable ------------------------------------------------------------
 
-def test_new_recovery_codes_replace_the_old_ones(client, user_with_2fa, db):
+def test_new_recovery_codes_replace_the_old_ones(client, user_with_2fa, session, cipher):
     user, old_codes = user_with_2fa.user, user_with_2fa.recovery_codes
 
     response = client.post("/api/auth/2fa/recovery-codes", headers=user.headers, json={"code": old_codes[0]})
@@ -215,11 +214,11 @@ def test_new_recovery_codes_replace_the_old_ones(client, user_with_2fa, db):
     new_codes = response.json["recovery_codes"]
     assert len(new_codes) == 10 and not set(new_codes) & set(old_codes)
     with pytest.raises(Unauthorized):
-        verify_second_factor(db, account(db, user), old_codes[1])
-    assert verify_second_factor(db, account(db, user), new_codes[0]) == "recovery"
+        verify_second_factor(session, cipher, account(session, user), old_codes[1])
+    assert verify_second_factor(session, cipher, account(session, user), new_codes[0]) == "recovery"
 
 
-def test_disabling_needs_the_password_and_a_current_code(client, user_with_2fa, db):
+def test_disabling_needs_the_password_and_a_current_code(client, user_with_2fa, session):
     user, secret = user_with_2fa.user, user_with_2fa.secret
 
     wrong_password = client.post("/api/auth/2fa/disable", headers=user.headers,
@@ -230,26 +229,26 @@ def test_disabling_needs_the_password_and_a_current_code(client, user_with_2fa, 
 
     assert (wrong_password.status_code, wrong_code.status_code, no_code.status_code) == (422, 422, 422)
     assert "password" in wrong_password.json["errors"] and "code" in wrong_code.json["errors"]
-    assert account(db, user).totp_enabled is True
+    assert account(session, user).totp_enabled is True
 
     disabled = client.post("/api/auth/2fa/disable", headers=user.headers,
                            json={"password": user.password, "code": code_at(secret)})
 
     assert disabled.status_code == 204
-    stored = account(db, user)
+    stored = account(session, user)
     assert (stored.totp_enabled, stored.totp_secret) == (False, None)
-    assert db.scalars(select(RecoveryCode).where(RecoveryCode.user_id == stored.id)).all() == []
+    assert session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == stored.id)).all() == []
     assert "access_token" in log_in(client, user).json  # no second factor any more
 
 
-def test_disabling_accepts_a_recovery_code_instead_of_a_totp(client, user_with_2fa, db):
+def test_disabling_accepts_a_recovery_code_instead_of_a_totp(client, user_with_2fa, session):
     user = user_with_2fa.user
 
     response = client.post("/api/auth/2fa/disable", headers=user.headers,
                            json={"password": user.password, "code": user_with_2fa.recovery_codes[3]})
 
     assert response.status_code == 204
-    assert account(db, user).totp_enabled is False
+    assert account(session, user).totp_enabled is False
 
 
 def test_disabling_when_2fa_is_off_is_a_conflict(client, new_user):
@@ -261,7 +260,7 @@ def test_disabling_when_2fa_is_off_is_a_conflict(client, new_user):
     assert response.status_code == 409
 
 
-def test_guessing_codes_with_a_signed_in_token_locks_the_account_like_failed_logins(client, new_user, db):
+def test_guessing_codes_with_a_signed_in_token_locks_the_account_like_failed_logins(client, new_user, session):
     user = new_user()
     early_in_a_step()
     secret = client.post("/api/auth/2fa/setup", json={"password": user.password}, headers=user.headers).json["secret"]
@@ -274,9 +273,9 @@ def test_guessing_codes_with_a_signed_in_token_locks_the_account_like_failed_log
     assert guesses == [422] * 10
     assert locked.status_code == 429
     assert locked.mimetype == "application/problem+json"
-    assert account(db, user).totp_enabled is False
-    db.expire_all()
-    reasons = db.scalars(select(LoginAttempt.failure_reason).where(  # the setup's password check succeeded
+    assert account(session, user).totp_enabled is False
+    session.expire_all()
+    reasons = session.scalars(select(LoginAttempt.failure_reason).where(  # the setup's password check succeeded
         LoginAttempt.user_id == uuid.UUID(user.id), LoginAttempt.kind == "2fa", LoginAttempt.success.is_(False))
         .order_by(LoginAttempt.id)).all()
     assert reasons == ["bad_2fa_code"] * 10 + ["locked"]

@@ -7,6 +7,8 @@ from pathlib import Path
 import jwt
 import pytest
 
+from servicekit.context import context_of
+
 from auth.documents import FileDocumentStore
 from auth.models import VerificationRequest
 
@@ -21,7 +23,7 @@ def submit(client, user, document=PNG, filename="passport.png", reason="I sell t
 
 
 def stored_request(app, request_id) -> VerificationRequest:
-    with app.extensions["servicekit"].db.session() as session:
+    with context_of(app).db.session() as session:
         return session.get(VerificationRequest, uuid.UUID(request_id))
 
 
@@ -46,7 +48,7 @@ def test_a_text_file_named_jpg_is_refused(client, new_user):
 
 def test_a_document_over_the_size_limit_is_refused_and_one_at_the_limit_accepted(client, new_user, app):
     user = new_user()
-    limit = app.extensions["servicekit"].settings.document_max_bytes
+    limit = context_of(app).settings.document_max_bytes
     too_large = submit(client, user, PNG + b"\x00" * (limit + 1 - len(PNG)))
     assert too_large.status_code == 422
     assert "document" in too_large.json["errors"]
@@ -73,7 +75,7 @@ def test_a_user_has_one_open_request_at_a_time(client, new_user):
 def test_the_document_is_stored_encrypted(client, new_user, app):
     response = submit(client, new_user(), PDF)
     row = stored_request(app, response.json["id"])
-    path = Path(app.extensions["servicekit"].settings.documents_dir) / row.document_key[:2] / row.document_key
+    path = Path(context_of(app).settings.documents_dir) / row.document_key[:2] / row.document_key
     raw = path.read_bytes()
     assert b"my passport" not in raw and not raw.startswith(b"%PDF")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600

@@ -23,10 +23,7 @@ class Ban(MethodView):
     @blp.alt_response(409, description="Staff cannot ban themselves")
     def post(self, ban, user_id: uuid.UUID):
         """Ban a user: sign-in refused and every session revoked (banning a banned user changes nothing)"""
-        db = request_session()
-        user = ban_user(db, user_id, reason=ban["reason"], actor_id=current_principal().user_id)
-        db.commit()  # ban_user leaves the commit to its caller (the event consumer commits its own way)
-        return user
+        return ban_user(request_session(), user_id, reason=ban["reason"], actor_id=current_principal().user_id)
 
 
 @blp.route("/admin/users/<uuid:user_id>/unban")
@@ -36,7 +33,4 @@ class Unban(MethodView):
     @blp.alt_response(404, description="No such user")
     def post(self, user_id: uuid.UUID):
         """Lift a user's ban: they may sign in again"""
-        db = request_session()
-        user = unban_user(db, user_id, actor_id=current_principal().user_id)
-        db.commit()
-        return user
+        return unban_user(request_session(), user_id, actor_id=current_principal().user_id)

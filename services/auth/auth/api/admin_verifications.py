@@ -5,14 +5,13 @@ import uuid
 
 from flask.views import MethodView
 from servicekit.api import Blueprint
+from servicekit.context import service_resource
 from servicekit.db import request_session
 from servicekit.pagination import page_of
 from servicekit.tokens import current_principal
 
 from auth import verification
 from auth.api.verification import DOCUMENT_RESPONSE, document_response
-from auth.documents import document_store
-from auth.encryption import cipher
 from auth.schemas import (AdminVerificationQuerySchema, AdminVerificationRequestSchema, VerificationDecisionSchema,
                           VerificationRejectionSchema)
 
@@ -51,7 +50,7 @@ class ReviewedDocument(MethodView):
         principal = current_principal()
         return document_response(*verification.read_document(
             request_session(), request_id, viewer_id=principal.user_id, viewer_is_staff=True,
-            store=document_store(), cipher=cipher()))
+            store=service_resource("documents"), cipher=service_resource("cipher")))
 
 
 @blp.route("/admin/verifications/<uuid:request_id>/approve")

@@ -1,8 +1,9 @@
 """Signing in: password, then the second factor when 2FA is on."""
 from __future__ import annotations
 
-from flask import request
+from flask.views import MethodView
 from servicekit.api import Blueprint
+from servicekit.context import client_origin, service_resource, service_settings
 from servicekit.db import request_session
 
 from auth.login import complete_mfa_login, log_in
@@ -11,21 +12,23 @@ from auth.schemas import LoginResultSchema, LoginSchema, MfaLoginSchema, TokenPa
 blp = Blueprint("login", __name__, description="Signing in.")
 
 
-@blp.post("/login")
-@blp.arguments(LoginSchema)
-@blp.response(200, LoginResultSchema)
-@blp.alt_response(401, description="Invalid credentials (the same answer for every reason)")
-def login(body):
-    """Sign in with username (or email) and password: tokens, or an MFA step when 2FA is on"""
-    return log_in(request_session(), login=body["username"], password=body["password"],
-                  ip=request.remote_addr, user_agent=request.user_agent.string)
+@blp.route("/login")
+class Login(MethodView):
+    @blp.arguments(LoginSchema)
+    @blp.response(200, LoginResultSchema)
+    @blp.alt_response(401, description="Invalid credentials (the same answer for every reason)")
+    def post(self, body):
+        """Sign in with username (or email) and password: tokens, or an MFA step when 2FA is on"""
+        return log_in(request_session(), service_settings(), service_resource("cipher"), login=body["username"],
+                      password=body["password"], client=client_origin())
 
 
-@blp.post("/login/2fa")
-@blp.arguments(MfaLoginSchema)
-@blp.response(200, TokenPairSchema)
-@blp.alt_response(401, description="Wrong code, or the MFA token expired or was used")
-def login_second_factor(body):
-    """Finish a 2FA sign-in with the MFA token and a TOTP or recovery code"""
-    return complete_mfa_login(request_session(), mfa_token=body["mfa_token"], code=body["code"],
-                              ip=request.remote_addr, user_agent=request.user_agent.string)
+@blp.route("/login/2fa")
+class SecondFactor(MethodView):
+    @blp.arguments(MfaLoginSchema)
+    @blp.response(200, TokenPairSchema)
+    @blp.alt_response(401, description="Wrong code, or the MFA token expired or was used")
+    def post(self, body):
+        """Finish a 2FA sign-in with the MFA token and a TOTP or recovery code"""
+        return complete_mfa_login(request_session(), service_settings(), service_resource("cipher"),
+                                  mfa_token=body["mfa_token"], code=body["code"], client=client_origin())

@@ -4,16 +4,15 @@ from __future__ import annotations
 import io
 import uuid
 
-from flask import Response, current_app, send_file
+from flask import Response, send_file
 from flask.views import MethodView
 from servicekit.api import Blueprint
+from servicekit.context import service_resource, service_settings
 from servicekit.db import request_session
 from servicekit.pagination import PageArgs, page_of
 from servicekit.tokens import current_principal
 
 from auth import verification
-from auth.documents import document_store
-from auth.encryption import cipher
 from auth.schemas import VerificationDocumentSchema, VerificationRequestSchema, VerificationSubmissionSchema
 
 blp = Blueprint("verification", __name__, description="Identity verification")
@@ -42,10 +41,10 @@ class OwnVerificationRequests(MethodView):
     @blp.alt_response(422, description="Not a JPEG, PNG or PDF, empty, or larger than 5 MB")
     def post(self, files, form):
         """Ask to be verified: upload an ID document (JPEG, PNG or PDF, at most 5 MB) with a reason"""
-        settings = current_app.extensions["servicekit"].settings
         return verification.submit_request(
             request_session(), current_principal().user_id, upload=files["document"].stream, reason=form["reason"],
-            store=document_store(), cipher=cipher(), max_bytes=settings.document_max_bytes)
+            store=service_resource("documents"), cipher=service_resource("cipher"),
+            max_bytes=service_settings().document_max_bytes)
 
     @blp.login_required
     @blp.arguments(PageArgs, location="query")
@@ -77,4 +76,4 @@ class OwnVerificationDocument(MethodView):
         principal = current_principal()
         return document_response(*verification.read_document(
             request_session(), request_id, viewer_id=principal.user_id, viewer_is_staff=principal.is_staff,
-            store=document_store(), cipher=cipher()))
+            store=service_resource("documents"), cipher=service_resource("cipher")))
