@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import flask_smorest
@@ -57,9 +58,10 @@ class ArgumentsParser(FlaskParser):
 
 def _fields_with_nul(data: Any) -> list[str]:
     """The top-level names under which a NUL character hides (in a key, a value or a file name)."""
+    data = getattr(data, "data", data)  # webargs' MultiDictProxy wraps the request's MultiDict
     if isinstance(data, MultiDict):
         items = data.items(multi=True)
-    elif isinstance(data, dict):
+    elif isinstance(data, Mapping):
         items = data.items()
     elif isinstance(data, list):
         return ["_schema"] if any(_contains_nul(item) for item in data) else []
