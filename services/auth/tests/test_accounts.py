@@ -182,6 +182,18 @@ def test_a_solved_challenge_works_only_once(client, registration):
     assert "already been used" in response.json["detail"]
 
 
+@pytest.mark.parametrize("refusal", ["taken", "common password"])
+def test_a_refused_registration_spends_its_challenge_so_one_solution_cannot_probe_accounts(client, registration,
+                                                                                        existing, refusal):
+    probe = registration(username=existing.username) if refusal == "taken" else registration(password="password123")
+    assert client.post("/api/auth/register", json=probe).status_code in (409, 422)
+
+    retry = client.post("/api/auth/register", json=registration(challenge=probe["challenge"]))
+
+    assert retry.status_code == 422
+    assert "already been used" in retry.json["detail"]
+
+
 def _solves(token: str, nonce: str, bits: int) -> bool:
     return int.from_bytes(hashlib.sha256(f"{token}:{nonce}".encode()).digest(), "big") >> (256 - bits) == 0
 
