@@ -61,9 +61,9 @@ def health_blueprint() -> Blueprint:
     return blp
 
 
-def _database_reachable(db) -> bool:
+def _database_reachable(database) -> bool:
     try:
-        with db.engine.connect() as conn:
+        with database.engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except DATABASE_UNAVAILABLE as exc:
         outages.down("database", getattr(exc, "orig", None) or exc)

@@ -11,10 +11,11 @@ from servicekit.db import Database, request_session
 from servicekit.tokens import TokenVerifier
 
 from auth.api import blueprints
-from auth.commands import create_staff
+from auth.commands import create_staff, rotate_data_key
 from auth.config import Config
 from auth.documents import FileDocumentStore
 from auth.encryption import DataCipher
+from auth.events import contracts
 from auth.sessions import session_is_live
 from auth.signing_keys import LocalKeySource
 
@@ -27,8 +28,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                                          "identity verification, the public-key registry.",
                              resources={"cipher": DataCipher(settings.data_keys),
                                         "documents": FileDocumentStore(settings.documents_dir)},
-                             make_verifier=_local_verifier)
+                             contracts=contracts, make_verifier=_local_verifier)
     app.cli.add_command(create_staff)
+    app.cli.add_command(rotate_data_key)
     return app
 
 

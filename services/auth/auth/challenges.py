@@ -13,7 +13,6 @@ import uuid
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from servicekit.errors import Invalid
-from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -61,7 +60,6 @@ def spend_challenge(session: Session, secret_key: str, solution: dict | None) ->
         raise _refused("the challenge has expired; ask for a new one")
     if not is_solution(token, nonce, difficulty):
         raise _refused("the nonce does not solve the challenge")
-    session.execute(delete(SpentChallenge).where(SpentChallenge.expires_at < now))  # keeps the table small
     spent = session.execute(insert(SpentChallenge).values(id=challenge_id, expires_at=expires_at)
                             .on_conflict_do_nothing().returning(SpentChallenge.id)).first()
     if spent is None:

@@ -32,18 +32,18 @@ class LogSender:
 class OutboxSender:
     """Records the code as a `SentCode` row in the caller's transaction."""
 
-    def __init__(self, db_session: Session) -> None:
-        self.db_session = db_session
+    def __init__(self, session: Session) -> None:
+        self.session = session
 
     def send(self, user: User, channel: str, destination: str, purpose: str, code: str) -> None:
-        self.db_session.add(SentCode(user_id=user.id, channel=channel, destination=destination, purpose=purpose,
+        self.session.add(SentCode(user_id=user.id, channel=channel, destination=destination, purpose=purpose,
                                      code=code))
 
 
-def code_sender(name: str, db_session: Session) -> CodeSender:
+def code_sender(name: str, session: Session) -> CodeSender:
     """The sender configured by `name` (PASSWORD_RESET_CODE_SENDER)."""
     if name == "log":
         return LogSender()
     if name == "outbox":
-        return OutboxSender(db_session)
+        return OutboxSender(session)
     raise ValueError(f"unknown PASSWORD_RESET_CODE_SENDER {name!r} (log | outbox)")

@@ -27,7 +27,9 @@ class Config(Settings):
     pow_challenge_ttl_seconds: int = 300
 
     login_failure_window_seconds: int = 900
-    login_slowdown_after: int = 3          # failures in the window before answers slow down
+    login_slowdown_after: int = 3          # failures in the window before attempts are throttled
+    login_throttle_step_seconds: float = 0.2   # the pause after the last failure grows by this per failure...
+    login_throttle_max_seconds: float = 2.0    # ...up to this; an attempt within the pause is refused unchecked
     login_lockout_after: int = 10          # failures per account in the window before a lock
     login_source_lockout_after: int = 50   # failures per source address in the window
     login_lockout_seconds: int = 900
@@ -39,6 +41,13 @@ class Config(Settings):
     documents_dir: str = "/var/lib/beyou/auth/documents"
     document_max_bytes: int = 5 * 1024 * 1024
     max_body_bytes: int = 6 * 1024 * 1024  # a maximal document plus the multipart form around it
+
+    # The worker's purge of dead rows (spent refresh tokens, MFA and proof-of-work challenges, password
+    # resets): how often it runs, how long a dead row is kept (while it is kept, reusing a spent refresh
+    # token still revokes its session, and a finished reset still answers 410), rows per transaction.
+    purge_interval_seconds: float = 3600.0
+    purge_retention_seconds: int = 7 * 24 * 3600
+    purge_batch_size: int = 1000
 
     def __post_init__(self) -> None:
         if self.password_reset_code_sender not in CODE_SENDERS:  # fail at start, not at the first reset
