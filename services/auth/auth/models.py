@@ -54,8 +54,11 @@ class RecoveryCode(Base):
     created_at: Mapped[dt.datetime] = _now()
 
 
-class Session(Base):
-    """A signed-in device: refresh tokens rotate within it; revoking it ends every token of it."""
+class Device(Base):
+    """A session: a signed-in device. Refresh tokens rotate within it; revoking it ends every token of it.
+
+    (Named for what it is to the user, and so that it never shadows SQLAlchemy's `Session`.)
+    """
 
     __tablename__ = "sessions"
 
@@ -214,3 +217,12 @@ class PublicKey(Base):
     __table_args__ = (
         Index("uq_public_keys_active_purpose", "user_id", "purpose", unique=True, postgresql_where=text("active")),
     )
+
+
+class SpentKeyChallenge(Base):
+    """Key-registration challenges already used (each proves possession of a key once)."""
+
+    __tablename__ = "spent_key_challenges"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)

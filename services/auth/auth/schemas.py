@@ -203,10 +203,11 @@ class PasswordResetStartSchema(Schema):
 
 
 class PasswordResetStartedSchema(Schema):
+    """The same for every login name: verify with a TOTP or recovery code if your account has 2FA on,
+    else with the one-time code sent to your email (none is sent to an unknown or a 2FA account)."""
+
     reset_id = fields.UUID(dump_only=True)
-    method = fields.String(dump_only=True, metadata={
-        "enum": ["totp", "code"],
-        "description": "totp: verify with a TOTP or recovery code; code: with the one-time code sent to you."})
+    expires_at = fields.AwareDateTime(dump_only=True)
 
 
 class PasswordResetCodeSchema(Schema):
@@ -273,11 +274,28 @@ class VerificationRejectionSchema(Schema):
                           metadata={"description": "Why, for the user: what to send next time."})
 
 
+class KeyChallengeSchema(Schema):
+    """A challenge to sign when registering a key: bound to you, single-use, expiring (docs/key-registration.md)."""
+
+    challenge = fields.String(dump_only=True, metadata={
+        "description": "Opaque ASCII; copy it verbatim into the signed statement and into the registration."})
+    expires_at = fields.AwareDateTime(dump_only=True)
+
+
 class PublicKeyRegistrationSchema(Schema):
+    """A public key with its proof of possession (docs/key-registration.md)."""
+
     purpose = fields.String(required=True, validate=validate.OneOf(["signing", "encryption"]))
     algorithm = fields.String(required=True, validate=validate.OneOf(["rsa", "ed25519", "x25519"]))
     pem = fields.String(required=True, validate=validate.Length(min=1, max=16384),
                         metadata={"description": "The public key as PEM (SubjectPublicKeyInfo); never a private key."})
+    challenge = fields.String(required=True, validate=validate.Length(min=1, max=512), metadata={
+        "description": "From POST /api/auth/keys/challenge, unaltered."})
+    signature = fields.String(required=True, validate=validate.Length(min=1, max=2048), metadata={
+        "description": "Base64 (standard, padded) signature of the UTF-8 statement "
+                       "\"BeYou key registration v1\\n<challenge>\\n<purpose>\\n<fingerprint>\": by the key itself "
+                       "for a signing key, by your active signing key for an encryption key. Ed25519, or RSA-PSS "
+                       "with SHA-256, MGF1-SHA-256 and a 32-byte salt."})
 
 
 class PublicKeySchema(Schema):

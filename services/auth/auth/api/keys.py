@@ -5,14 +5,30 @@ import uuid
 
 from flask.views import MethodView
 from servicekit.api import Blueprint
+from servicekit.context import service_settings
 from servicekit.db import request_session
 from servicekit.pagination import page_of
 from servicekit.tokens import current_principal
 
 from auth import keys
-from auth.schemas import PublicKeyQuerySchema, PublicKeyRegistrationSchema, PublicKeySchema
+from auth.schemas import KeyChallengeSchema, PublicKeyQuerySchema, PublicKeyRegistrationSchema, PublicKeySchema
 
-blp = Blueprint("keys", __name__, description="Public-key registry")
+blp = Blueprint("keys", __name__, description="Public-key registry (registration proves possession: "
+                                              "docs/key-registration.md)")
+
+
+@blp.route("/keys/challenge")
+class KeyRegistrationChallenge(MethodView):
+    @blp.login_required
+    @blp.response(201, KeyChallengeSchema)
+    def post(self):
+        """Get a challenge to sign for registering a key
+
+        Bound to the caller, usable for one registration, valid for 5 minutes. The signed statement
+        is the UTF-8 text "BeYou key registration v1\\n<challenge>\\n<purpose>\\n<fingerprint>"
+        (docs/key-registration.md).
+        """
+        return keys.issue_registration_challenge(service_settings().secret_key, current_principal().user_id)
 
 
 @blp.route("/keys")
@@ -20,11 +36,19 @@ class MyKeys(MethodView):
     @blp.login_required
     @blp.arguments(PublicKeyRegistrationSchema)
     @blp.response(201, PublicKeySchema)
-    @blp.alt_response(409, description="This key is already registered")
-    @blp.alt_response(422, description="Not a valid public key for this purpose and algorithm, or a private key")
+    @blp.alt_response(409, description="This key is already registered, or an encryption key and no active "
+                                       "signing key to vouch for it")
+    @blp.alt_response(422, description="Not a valid public key for this purpose and algorithm, a private key, "
+                                       "or a proof of possession that does not hold (challenge, signature)")
     def post(self, registration):
-        """Register a public key; it replaces my active key of the same purpose"""
-        return keys.register_key(request_session(), current_principal().user_id, **registration)
+        """Register a public key; it replaces my active key of the same purpose
+
+        Proves possession (docs/key-registration.md): `signature` signs the statement
+        "BeYou key registration v1\\n<challenge>\\n<purpose>\\n<fingerprint>" — by the key itself
+        for a signing key, by my active signing key for an encryption key.
+        """
+        return keys.register_key(request_session(), current_principal().user_id,
+                                 secret_key=service_settings().secret_key, **registration)
 
 
 @blp.route("/keys/<string:fingerprint>")
