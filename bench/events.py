@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import ClassVar
 
 import sqlalchemy as sa
+from marshmallow import EXCLUDE, Schema, fields
 
 from servicekit.app import create_service_app
 from servicekit.config import Settings
 from servicekit.context import context_of
-from servicekit.events import EventHandlers, publish
+from servicekit.events import EventContracts, EventHandlers, publish
 from servicekit.tables import metadata as servicekit_metadata
 from servicekit.testing import DatabaseFactory, delete_namespace
 
@@ -46,15 +47,30 @@ class BenchSettings(Settings):
 
 
 handlers = EventHandlers()
+contracts = EventContracts("test", handlers)
 
 
-@handlers.on("test.bench.sent")
+@contracts.publishes("test.bench.sent", version=1)
+class BenchSent(Schema):
+    """One benchmark event."""
+
+    i = fields.Integer(metadata={"description": "The event's number in the latency run."})
+
+
+class EnvelopeOnly(Schema):
+    """The handler reads the envelope (id, occurred_at), nothing of the payload."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+@handlers.on("test.bench.sent", schema=EnvelopeOnly)
 def on_bench_sent(session, event) -> None:
     session.execute(handled.insert().values(event_id=event.id, occurred_at=event.occurred_at))
 
 
 def make_app(overrides: dict):
-    return create_service_app(BenchSettings.load(overrides), Path(__file__).parent)
+    return create_service_app(BenchSettings.load(overrides), Path(__file__).parent, contracts=contracts)
 
 
 def run_worker_process(overrides: dict) -> None:

@@ -25,6 +25,8 @@ from servicekit.api import NUL, Api, Blueprint
 from servicekit.config import Settings
 from servicekit.context import ServiceContext
 from servicekit.db import Database, close_request_session
+from servicekit.events.asyncapi import asyncapi_blueprint
+from servicekit.events.contracts import EventContracts
 from servicekit.events.topology import Topology
 from servicekit.health import BrokerProbe, health_blueprint
 from servicekit.logs import accept_request_id, configure_logging, reset_request_id, set_request_id
@@ -47,12 +49,15 @@ class JSONProvider(DefaultJSONProvider):
 def create_service_app(settings: Settings, package_dir: Path, blueprints: Iterable[Blueprint] = (),
                        *, version: str = "0.1.0", description: str = "",
                        resources: Mapping[str, Any] | None = None,
+                       contracts: EventContracts | None = None,
                        make_verifier: Callable[[Settings, Database], tokens.TokenVerifier] = tokens.verifier_for,
                        ) -> Flask:
     """The service's Flask app.
 
     `blueprints` are mounted at /api/<service>. `resources` are the service's own objects that
     routes pass to the domain (a cipher, a store), reached with `service_resource(name)`.
+    `contracts` are the service's event contracts (its events.py): the AsyncAPI document at
+    /api/<service>/asyncapi.json is built from them.
     `make_verifier` builds the token verifier: by default keys come from JWKS_URL and
     revocations from the bus-fed denylist (auth, the issuer, passes its own).
     """
@@ -85,6 +90,7 @@ def create_service_app(settings: Settings, package_dir: Path, blueprints: Iterab
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for blueprint in (health_blueprint(), whoami_blueprint(), *blueprints):
         api.register_blueprint(blueprint, url_prefix=f"/api/{service}")
+    app.register_blueprint(asyncapi_blueprint(contracts or EventContracts(service)), url_prefix=f"/api/{service}")
     register_error_handlers(app)
     _install_request_hooks(app)
     commands.register(app)

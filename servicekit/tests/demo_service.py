@@ -1,8 +1,8 @@
 """A tiny service built on servicekit, for servicekit's own tests (service name `test`).
 
 It has one table (`notes`), a resource that records a note and publishes
-`test.note.created` in the same transaction, and handlers that count what they
-see, so tests can observe effects in the database.
+`test.note.created` (declared in `contracts`) in the same transaction, and
+handlers that count what they see, so tests can observe effects in the database.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import sqlalchemy as sa
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from servicekit.context import context_of
 from servicekit.api import Blueprint
@@ -21,7 +21,7 @@ from servicekit.app import create_service_app
 from servicekit.config import Settings
 from servicekit.db import new_metadata, request_session
 from servicekit.errors import Conflict, NotFound
-from servicekit.events import EventHandlers, publish
+from servicekit.events import EventContracts, EventHandlers, publish
 from servicekit.tokens import current_principal
 
 metadata = new_metadata()
@@ -42,6 +42,26 @@ effects = sa.Table(
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class DemoSettings(Settings):
     service: ClassVar[str] = "test"
+
+
+counting_handlers = EventHandlers()
+contracts = EventContracts("test", counting_handlers)
+
+
+@contracts.publishes("test.note.created", version=1)
+class NoteCreated(Schema):
+    """A note was recorded. servicekit's bus tests also publish numbered notes, with `n` alone."""
+
+    note_id = fields.UUID(metadata={"description": "The note recorded through the API."})
+    text = fields.String()
+    n = fields.Integer(metadata={"description": "The note's number in a batch a test published."})
+
+
+class NoteSeen(Schema):
+    """What the demo's handlers read of a note event: nothing beyond the envelope."""
+
+    class Meta:
+        unknown = EXCLUDE
 
 
 class NoteIn(Schema):
@@ -120,13 +140,10 @@ def record_note(session, text: str) -> dict:
 
 
 def create_app(config=None):
-    return create_service_app(DemoSettings.load(config), Path(__file__).parent, [blp])
+    return create_service_app(DemoSettings.load(config), Path(__file__).parent, [blp], contracts=contracts)
 
 
-counting_handlers = EventHandlers()
-
-
-@counting_handlers.on("test.note.created")
+@counting_handlers.on("test.note.created", schema=NoteSeen)
 def on_note_created(session, event) -> None:
     session.execute(effects.insert().values(event_id=event.id, event_type=event.type))
 
@@ -134,7 +151,7 @@ def on_note_created(session, event) -> None:
 failing_handlers = EventHandlers()
 
 
-@failing_handlers.on("test.note.created")
+@failing_handlers.on("test.note.created", schema=NoteSeen)
 def on_note_created_failing(session, event) -> None:
     session.execute(effects.insert().values(event_id=event.id, event_type=event.type))
     raise RuntimeError("handler is broken")

@@ -1,5 +1,10 @@
 """Events the auth service publishes, and the handlers of those it consumes.
 
+Publishes: each type below is declared with its payload schema and version
+(servicekit.events.contracts); `publish` refuses anything else, and the schemas
+are auth's AsyncAPI document (/api/auth/asyncapi.json). Events carry no secrets
+and no contact data (no email, no phone, no password material).
+
 Consumes (DESIGN.md): social.moderation.action_taken (a "ban"/"unban" of a user bans or
 unbans the account). Every worker also keeps the revoked-session denylist (servicekit).
 """
@@ -8,25 +13,108 @@ from __future__ import annotations
 import logging
 import uuid
 
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema, fields, validate
 from servicekit.errors import NotFound
-from servicekit.events import EventHandlers
+from servicekit.events import EventContracts, EventHandlers
 
-from auth.moderation import ban_user, unban_user
-
-PUBLISHES = (
-    "auth.user.registered",
-    "auth.user.verified",
-    "auth.user.verification_rejected",
-    "auth.user.banned",
-    "auth.user.unbanned",
-    "auth.session.revoked",
-    "auth.key.registered",
-    "auth.key.revoked",
-)
+from auth.moderation import apply_ban, apply_unban
 
 handlers = EventHandlers()
+contracts = EventContracts("auth", handlers)
 log = logging.getLogger(__name__)
+
+KEY_PURPOSES = validate.OneOf(["signing", "encryption"])
+KEY_ALGORITHMS = validate.OneOf(["rsa", "ed25519", "x25519"])
+
+
+# --- accounts --------------------------------------------------------------------------
+
+@contracts.publishes("auth.user.registered", version=1)
+class UserRegistered(Schema):
+    """A new account exists (its email and phone stay in auth)."""
+
+    user_id = fields.UUID(required=True)
+    username = fields.String(required=True)
+    created_at = fields.AwareDateTime(required=True)
+
+
+@contracts.publishes("auth.user.verified", version=1)
+class UserVerified(Schema):
+    """Staff approved the user's identity verification: the user is verified from now on."""
+
+    user_id = fields.UUID(required=True)
+    request_id = fields.UUID(required=True, metadata={"description": "The verification request decided."})
+    decided_at = fields.AwareDateTime(required=True)
+
+
+@contracts.publishes("auth.user.verification_rejected", version=1)
+class UserVerificationRejected(Schema):
+    """Staff rejected the user's identity verification request."""
+
+    user_id = fields.UUID(required=True)
+    request_id = fields.UUID(required=True, metadata={"description": "The verification request decided."})
+    decided_at = fields.AwareDateTime(required=True)
+    notes = fields.String(required=True, metadata={"description": "Why, as staff told the user."})
+
+
+@contracts.publishes("auth.user.banned", version=1)
+class UserBanned(Schema):
+    """The user is banned: sign-in is refused and every session of theirs is revoked."""
+
+    user_id = fields.UUID(required=True)
+    reason = fields.String(required=True)
+    banned_at = fields.AwareDateTime(required=True)
+    actor_id = fields.UUID(required=True, allow_none=True,
+                           metadata={"description": "The staff member who decided the ban; null when a "
+                                                    "moderation event named none."})
+
+
+@contracts.publishes("auth.user.unbanned", version=1)
+class UserUnbanned(Schema):
+    """The user's ban is lifted: they may sign in again."""
+
+    user_id = fields.UUID(required=True)
+    unbanned_at = fields.AwareDateTime(required=True)
+    actor_id = fields.UUID(required=True, allow_none=True,
+                           metadata={"description": "The staff member who lifted the ban, if known."})
+
+
+# --- sessions --------------------------------------------------------------------------
+
+@contracts.publishes("auth.session.revoked", version=1)
+class SessionRevoked(Schema):
+    """A session ended before its time: every service refuses its access tokens from now on."""
+
+    session_id = fields.UUID(required=True)
+    user_id = fields.UUID(required=True)
+    revoked_at = fields.AwareDateTime(required=True)
+    reason = fields.String(required=True, metadata={"description": "Why, e.g. signed out, banned, "
+                                                                   "refresh token reused."})
+
+
+# --- the public-key registry -----------------------------------------------------------
+
+@contracts.publishes("auth.key.registered", version=1)
+class KeyRegistered(Schema):
+    """A user registered a public key; it is their active key for its purpose (the previous one is revoked)."""
+
+    user_id = fields.UUID(required=True)
+    fingerprint = fields.String(required=True, metadata={
+        "description": "SHA-256 (hex) of the key's DER SubjectPublicKeyInfo."})
+    purpose = fields.String(required=True, validate=KEY_PURPOSES)
+    algorithm = fields.String(required=True, validate=KEY_ALGORITHMS)
+    pem = fields.String(required=True, metadata={"description": "The public key, PEM."})
+    created_at = fields.AwareDateTime(required=True)
+
+
+@contracts.publishes("auth.key.revoked", version=1)
+class KeyRevoked(Schema):
+    """A public key is no longer active (kept for verifying what it signed before)."""
+
+    user_id = fields.UUID(required=True)
+    fingerprint = fields.String(required=True)
+    purpose = fields.String(required=True, validate=KEY_PURPOSES)
+    deactivated_at = fields.AwareDateTime(required=True)
 
 
 # --- social.moderation.action_taken: bans decided by social's moderation -------------
@@ -45,7 +133,7 @@ class ModerationActionSchema(Schema):
     actor_id = fields.UUID(load_default=None, allow_none=True)
 
 
-@handlers.on("social.moderation.action_taken")
+@handlers.on("social.moderation.action_taken", schema=ModerationActionSchema)
 def on_moderation_action_taken(session, event) -> None:
     """Ban or unban the user a moderation action names; other actions are not auth's concern."""
     action = ModerationActionSchema().load(event.payload)
@@ -55,8 +143,8 @@ def on_moderation_action_taken(session, event) -> None:
     try:
         if action["action"] == "ban":
             reason = action["reason"] or action["notes"] or "banned by moderation"
-            ban_user(session, user_id, reason=reason, actor_id=action["actor_id"])
+            apply_ban(session, user_id, reason=reason, actor_id=action["actor_id"])
         else:
-            unban_user(session, user_id, actor_id=action["actor_id"])
+            apply_unban(session, user_id, actor_id=action["actor_id"])
     except NotFound:  # no such account here: nothing to ban, and retrying will not change that
         log.warning("moderation action for an unknown user", extra={"user_id": str(user_id), "event_id": str(event.id)})

@@ -1,10 +1,9 @@
-import datetime as dt
 import uuid
 
 import jwt
 import pytest
 from servicekit.context import context_of
-from servicekit.events import publish
+from servicekit.events import Event, record
 from servicekit.testing import wait_until
 
 from auth.models import User
@@ -103,9 +102,8 @@ def test_non_staff_get_403_on_ban_and_unban(client, new_user):
 def publish_moderation_action(app, **payload):
     """Stands in for social: the event leaves through the outbox and crosses the real bus."""
     with context_of(app).db.transaction() as session:
-        publish(session, "social.moderation.action_taken",
-                {"report_id": str(uuid.uuid4()), "actor_id": str(uuid.uuid4()), "notes": "reported 5 times",
-                 "taken_at": dt.datetime.now(dt.UTC), **payload})
+        record(session, Event.new("social.moderation.action_taken",
+                                  {"actor_id": uuid.uuid4(), "notes": "reported 5 times", **payload}))
 
 
 def is_banned(app, user_id) -> bool:

@@ -10,10 +10,11 @@ from servicekit.app import create_service_app
 
 from messaging.api import blueprints
 from messaging.config import Config
+from messaging.events import contracts
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the messaging app from the environment, with `config` overriding it (tests)."""
     settings = Config.load(config)
-    return create_service_app(settings, Path(__file__).parent, blueprints,
+    return create_service_app(settings, Path(__file__).parent, blueprints, contracts=contracts,
                               description="Conversations, participants, standard and end-to-end encrypted messages, attachments, read state.")
