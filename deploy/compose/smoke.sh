@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make test-compose`: the compose stack, built from offline base images, comes
-# up and every service answers through the gateway; then it is removed again,
-# volumes included, whatever happened.
+# up and every service answers through the gateway; every worker and the gateway
+# pass their health checks; a broker restart leaves every API ready while each
+# worker's check reports the outage and then recovers by itself. Then the stack
+# is removed again, volumes included, whatever happened.
 #
 # Its own project name and port (beyou-smoke, 18080) and image tag, so it never
 # touches a stack started with `make up` or the native one on 8080.
@@ -63,6 +65,95 @@ cannot_open_other_database() {
     [[ $out == *"permission denied for database"* ]]
 }
 
+# --- health checks (DESIGN.md "Health") ------------------------------------------
+
+# Repeat `command...` every 2 s until it succeeds, for at most $1 seconds.
+eventually() {
+    local deadline=$((SECONDS + $1)); shift
+    until "$@"; do
+        (( SECONDS < deadline )) || return 1
+        sleep 2
+    done
+}
+
+declare -A check_line   # the last line of each worker's --check, shown in the results
+# What an operator (and compose's healthcheck) runs: `python -m <svc>.worker --check`.
+worker_check() {
+    local line status=0
+    line=$(compose exec -T "$1-worker" python -m "$1.worker" --check 2>/dev/null) || status=$?
+    check_line[$1]=${line:-"(no answer, exit $status)"}
+    return "$status"
+}
+
+# Docker's view of the compose healthcheck of service $1.
+docker_reports_healthy() {
+    local id
+    id=$(compose ps -q "$1") && [[ -n $id ]] || return 1
+    [[ $(docker inspect --format '{{.State.Health.Status}}' "$id") == healthy ]]
+}
+
+all_healthy_to_docker() {
+    local svc
+    for svc in "${SERVICES[@]/%/-worker}" gateway; do
+        docker_reports_healthy "$svc" || { log "$svc is not (yet) healthy to docker"; return 1; }
+    done
+}
+
+# --- a broker restart --------------------------------------------------------------
+# DESIGN.md: the broker is not a readiness condition for an API (events wait in
+# the outbox), it is one for a worker. The broker is stopped and started again;
+# meanwhile every API's /readyz is polled through the gateway and must stay 200,
+# reporting the broker unreachable, and every worker's check must fail, then pass
+# again once the broker is back, with nothing restarted but the broker.
+
+declare -A worker_failed worker_recovered readyz_saw_outage
+readyz_not_200=()
+BROKER_UNREACHABLE='"broker": ?"unreachable"'
+
+poll_readyz() {
+    local out
+    out=$(curl -sS --max-time 5 -w ' HTTP %{http_code}' "$base/api/$1/readyz" 2>&1) || true
+    [[ $out == *' HTTP 200' ]] || readyz_not_200+=("$1: ${out:0:200}")
+    if [[ $out =~ $BROKER_UNREACHABLE ]]; then readyz_saw_outage[$1]=1; fi
+}
+
+# While the broker is down: poll until every worker's check failed and every API
+# reported the broker unreachable (with 200), for at most $1 seconds.
+watch_outage() {
+    local deadline=$((SECONDS + $1)) svc
+    while (( SECONDS < deadline )); do
+        for svc in "${SERVICES[@]}"; do
+            poll_readyz "$svc"
+            [[ -n ${worker_failed[$svc]:-} ]] || worker_check "$svc" || worker_failed[$svc]=${check_line[$svc]}
+        done
+        (( ${#worker_failed[@]} == ${#SERVICES[@]} && ${#readyz_saw_outage[@]} == ${#SERVICES[@]} )) && return 0
+    done
+    return 1
+}
+
+# Once the broker is started again: poll until every worker's check passes, for
+# at most $1 seconds, the APIs' readiness still polled on every round.
+watch_recovery() {
+    local deadline=$((SECONDS + $1)) svc pending
+    while (( SECONDS < deadline )); do
+        pending=0
+        for svc in "${SERVICES[@]}"; do
+            poll_readyz "$svc"
+            [[ -n ${worker_recovered[$svc]:-} ]] && continue
+            if worker_check "$svc"; then worker_recovered[$svc]=1; else pending=1; fi
+        done
+        (( pending == 0 )) && return 0
+        sleep 1
+    done
+    return 1
+}
+
+readyz_stayed_200() {
+    (( ${#readyz_not_200[@]} == 0 )) && return 0
+    printf '      not 200: %s\n' "${readyz_not_200[@]}"
+    return 1
+}
+
 check "stack up (OFFLINE=1, port $BEYOU_HTTP_PORT)" stack_up
 if (( failed == 0 )); then
     for svc in "${SERVICES[@]}"; do
@@ -70,5 +161,29 @@ if (( failed == 0 )); then
         check "$svc openapi.json through the gateway" serves_openapi "$svc"
     done
     check "role auth cannot connect to database social" cannot_open_other_database
+
+    for svc in "${SERVICES[@]}"; do
+        eventually 60 worker_check "$svc" || true   # a worker may still be connecting
+        check "$svc-worker --check passes (${check_line[$svc]})" worker_check "$svc"
+    done
+    check "docker reports every worker and the gateway healthy" eventually 60 all_healthy_to_docker
+
+    log "broker restart: stopping rabbitmq ..."
+    check "rabbitmq stopped" compose stop rabbitmq
+    watch_outage 120 || true
+    for svc in "${SERVICES[@]}"; do
+        check "$svc-worker --check fails while the broker is down (${worker_failed[$svc]:-it kept passing})" \
+            test -n "${worker_failed[$svc]:-}"
+        check "$svc readyz through the gateway is 200 and reports the broker unreachable" \
+            test -n "${readyz_saw_outage[$svc]:-}"
+    done
+    log "broker restart: starting rabbitmq ..."
+    check "rabbitmq started again" compose start rabbitmq
+    watch_recovery 180 || true
+    for svc in "${SERVICES[@]}"; do
+        check "$svc-worker --check passes again by itself (${check_line[$svc]})" test -n "${worker_recovered[$svc]:-}"
+    done
+    check "every API's readyz stayed 200 throughout the broker restart" readyz_stayed_200
+    check "docker reports every worker healthy again" eventually 60 all_healthy_to_docker
 fi
 log "smoke checks done in $((SECONDS - start))s"

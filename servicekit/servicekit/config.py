@@ -30,6 +30,7 @@ class Settings:
     token_issuer: str = "beyou-auth"
     token_audience: str = "beyou"
     token_leeway_seconds: int = 10
+    token_max_lifetime_seconds: int = 900  # a token whose exp - iat is longer is refused (auth issues 900 s)
     jwks_refetch_seconds: float = 30.0  # at most one refetch per interval on an unknown kid
     jwks_timeout_seconds: float = 3.0
     trusted_proxy_hops: int = 1
@@ -41,6 +42,8 @@ class Settings:
     consumer_prefetch: int = 100
     retry_delays_ms: tuple[int, ...] = (1_000, 10_000, 60_000)
     max_attempts: int = 5
+    worker_heartbeat_file: str = ""  # what `<service>.worker --check` reads; empty: /tmp/beyou-<service>-worker.heartbeat
+    worker_heartbeat_max_age_seconds: float = 30.0  # a loop silent for longer is reported unhealthy
     alembic_config: str = ""  # the service's alembic.ini; empty: the one beside its package
     testing: bool = False
 

@@ -66,4 +66,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         handler.removeFilter(existing)
     handler.addFilter(_ContextFilter(service))
     root.setLevel(level.upper())
-    logging.getLogger("pika").setLevel(logging.WARNING)
+    # pika logs every failed connection attempt at ERROR, some with a traceback; the exception reaches
+    # our code, which reports the outage once (servicekit.outages).
+    logging.getLogger("pika").setLevel(logging.CRITICAL)

@@ -1,50 +1,185 @@
-"""The worker process of a service: outbox relay + event consumer + housekeeping.
+"""The worker process of a service: outbox relay, event consumer and periodic tasks.
 
-Each service's `worker.py` calls `run_worker(create_app(), handlers)`. Every
-worker also keeps the revoked-session denylist (`auth.session.revoked`), so
-token checks in every service refuse a revoked session at once. SIGTERM and
-SIGINT stop it gracefully: the current message is finished and acked, the
-relay finishes its in-flight batch.
+Each service's `worker.py` is one call, `main(create_app, handlers)`:
+
+    python -m <service>.worker            run the worker (SIGTERM/SIGINT stop it gracefully: the
+                                          current message is finished and acked, the relay's
+                                          in-flight batch confirmed)
+    python -m <service>.worker --check    is the running worker healthy? one line on stdout,
+                                          exit 0 if so, 1 if not (compose's healthcheck)
+
+Health comes from a heartbeat file (WORKER_HEARTBEAT_FILE) that the relay and the
+consumer refresh from their own loops, on every idle tick too: a worker is healthy
+when both loops were heard within WORKER_HEARTBEAT_MAX_AGE_SECONDS and both hold a
+broker connection. So an idle worker is healthy, and one that lost the broker, or
+whose loop hangs, is not.
+
+Every worker also keeps the revoked-session denylist (`auth.session.revoked`), so
+token checks in every service refuse a revoked session at once, and runs
+servicekit's housekeeping as a periodic task beside the service's own.
 """
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import functools
+import json
 import logging
+import os
 import signal
+import sys
+import tempfile
 import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
 
+from servicekit.config import Settings
+from servicekit.context import ServiceContext, context_of
 from servicekit.events.consumer import Consumer
 from servicekit.events.handlers import EventHandlers
+from servicekit.events.reconnect import error_text
 from servicekit.events.relay import OutboxRelay
+from servicekit.outages import outages
+from servicekit.problems import DATABASE_UNAVAILABLE
 from servicekit.tables import inbox, outbox
 from servicekit.tokens import prune_revoked_sessions, revocation_handlers
 
 log = logging.getLogger(__name__)
 
-HOUSEKEEPING_SECONDS = 300
-KEEP_PUBLISHED = dt.timedelta(days=1)   # outbox rows, for debugging after the fact
-KEEP_HANDLED = dt.timedelta(days=14)    # inbox ids: far beyond any redelivery
-KEEP_REVOKED = dt.timedelta(days=1)     # far beyond an access token's lifetime
+LOOPS = ("relay", "consumer")  # what the heartbeat must hear from
 
 
-def build(app: Flask, handlers: EventHandlers) -> tuple[OutboxRelay, Consumer]:
-    ctx = app.extensions["servicekit"]
-    settings = ctx.settings
-    relay = OutboxRelay(ctx.db, settings.amqp_url, ctx.topology, batch_size=settings.relay_batch_size,
-                        poll_seconds=settings.relay_poll_seconds)
+@dataclass(frozen=True)
+class PeriodicTask:
+    """Work the worker does every `every_seconds`, the first time one interval after it starts.
+
+    A task that raises is logged and runs again at its next interval; it never stops the worker.
+    """
+
+    name: str
+    every_seconds: float
+    run: Callable[[ServiceContext], None]
+
+
+# --- the heartbeat -------------------------------------------------------------------------
+
+def heartbeat_file(settings: Settings) -> Path:
+    return Path(settings.worker_heartbeat_file or f"/tmp/beyou-{settings.service}-worker.heartbeat")
+
+
+class Heartbeat:
+    """Per loop, when it was last heard and whether it holds a broker connection, kept in a file.
+
+    The file is rewritten (atomically: a temporary file renamed over it) when a loop's
+    connection state changes, and otherwise at most every `write_every` seconds.
+    """
+
+    def __init__(self, path: Path, write_every: float) -> None:
+        self.path = path
+        self.write_every = write_every
+        self._loops: dict[str, dict] = {}
+        self._written_at = float("-inf")
+        self._write_failed = False
+        self._lock = threading.Lock()
+
+    def beat(self, loop: str, connected: bool, error: str | None = None) -> None:
+        with self._lock:
+            previous = self._loops.get(loop)
+            self._loops[loop] = {"at": time.time(), "connected": connected, "error": error}
+            changed = previous is None or previous["connected"] != connected
+            if changed or time.monotonic() - self._written_at >= self.write_every:
+                self._write()
+
+    def _write(self) -> None:
+        content = json.dumps({"pid": os.getpid(), "loops": self._loops})
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+            try:
+                with os.fdopen(fd, "w") as file:
+                    file.write(content)
+                os.replace(temporary, self.path)
+            except BaseException:
+                os.unlink(temporary)
+                raise
+        except OSError as exc:
+            if not self._write_failed:  # once, not every tick: --check will report the missing file
+                log.error("cannot write the heartbeat file", extra={"path": str(self.path), "error": str(exc)})
+            self._write_failed = True
+            return
+        self._write_failed = False
+        self._written_at = time.monotonic()
+
+    def remove(self) -> None:
+        """The worker stopped: nothing is alive to report on any more."""
+        with self._lock:
+            self.path.unlink(missing_ok=True)
+
+
+def check_heartbeat(path: Path, max_age: float, now: float | None = None) -> tuple[bool, str]:
+    """(healthy, why) from the heartbeat file a running worker keeps."""
+    try:
+        loops = json.loads(path.read_text())["loops"]
+    except FileNotFoundError:
+        return False, f"no heartbeat file {path}: the worker is not running, or not yet connected"
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return False, f"unreadable heartbeat file {path}: {exc}"
+    now = time.time() if now is None else now
+    for loop in LOOPS:
+        beat = loops.get(loop)
+        if beat is None:
+            return False, f"the {loop} has not reported yet"
+        silent = now - beat["at"]
+        if silent > max_age:
+            return False, f"the {loop} has been silent for {silent:.0f} s (limit {max_age:g} s)"
+        if not beat["connected"]:
+            return False, f"the {loop} cannot reach the broker: {beat['error']}"
+    return True, " and ".join(LOOPS) + " connected to the broker"
+
+
+# --- the process ---------------------------------------------------------------------------
+
+def main(create_app: Callable[[], Flask], handlers: EventHandlers, tasks: Iterable[PeriodicTask] = (),
+         argv: Sequence[str] | None = None) -> None:
+    """The entry point of `python -m <service>.worker [--check]`."""
+    parser = argparse.ArgumentParser(description="The service's worker: outbox relay, event consumer, "
+                                                 "periodic tasks.")
+    parser.add_argument("--check", action="store_true",
+                        help="report whether the running worker is healthy (exit 0) or not (exit 1), and why")
+    args = parser.parse_args(argv)
+    app = create_app()
+    if args.check:
+        settings = context_of(app).settings
+        healthy, why = check_heartbeat(heartbeat_file(settings), settings.worker_heartbeat_max_age_seconds)
+        print(f"{'healthy' if healthy else 'unhealthy'}: {why}")
+        sys.exit(0 if healthy else 1)
+    run_worker(app, handlers, tasks=tasks)
+
+
+def build(context: ServiceContext, handlers: EventHandlers, heartbeat: Heartbeat) -> tuple[OutboxRelay, Consumer]:
+    settings = context.settings
+    relay = OutboxRelay(context.db, settings.amqp_url, context.topology, batch_size=settings.relay_batch_size,
+                        poll_seconds=settings.relay_poll_seconds, heartbeat=functools.partial(heartbeat.beat, "relay"))
     all_handlers = EventHandlers().include(revocation_handlers).include(handlers)
-    consumer = Consumer(ctx.db, settings.amqp_url, ctx.topology, settings.service, all_handlers,
+    consumer = Consumer(context.db, settings.amqp_url, context.topology, settings.service, all_handlers,
                         prefetch=settings.consumer_prefetch, retry_delays_ms=settings.retry_delays_ms,
-                        max_attempts=settings.max_attempts)
+                        max_attempts=settings.max_attempts, heartbeat=functools.partial(heartbeat.beat, "consumer"))
     return relay, consumer
 
 
-def run_worker(app: Flask, handlers: EventHandlers, stop: threading.Event | None = None) -> None:
+def run_worker(app: Flask, handlers: EventHandlers, stop: threading.Event | None = None, *,
+               tasks: Iterable[PeriodicTask] = ()) -> None:
+    """Relay, consume and run `tasks` (and servicekit's housekeeping) until `stop` is set or a signal arrives."""
     stop = stop or threading.Event()
-    relay, consumer = build(app, handlers)
+    context = context_of(app)
+    settings = context.settings
+    heartbeat = Heartbeat(heartbeat_file(settings), write_every=settings.worker_heartbeat_max_age_seconds / 5)
+    relay, consumer = build(context, handlers, heartbeat)
 
     def request_stop(signum, _frame):
         log.info("worker stopping", extra={"signal": signum})
@@ -57,24 +192,48 @@ def run_worker(app: Flask, handlers: EventHandlers, stop: threading.Event | None
 
     threads = [threading.Thread(target=relay.run, args=(stop,), name="relay"),
                threading.Thread(target=consumer.run, args=(stop,), name="consumer")]
+    threads += [threading.Thread(target=run_periodically, args=(task, context, stop), name=f"task {task.name}")
+                for task in (HOUSEKEEPING, *tasks)]
     for thread in threads:
         thread.start()
-    log.info("worker started", extra={"queue": consumer.queue, "event_types": consumer.handlers.event_types})
-    while not stop.wait(HOUSEKEEPING_SECONDS):
-        housekeeping(app)
+    log.info("worker started", extra={"queue": consumer.queue, "event_types": consumer.handlers.event_types,
+                                      "heartbeat_file": str(heartbeat.path)})
+    stop.wait()
     relay.wake()
     for thread in threads:
         thread.join()
+    heartbeat.remove()
     log.info("worker stopped")
 
 
-def housekeeping(app: Flask) -> None:
+def run_periodically(task: PeriodicTask, context: ServiceContext, stop: threading.Event) -> None:
+    """Run `task` every `task.every_seconds` until `stop` is set; a failure waits for the next interval."""
+    while not stop.wait(task.every_seconds):
+        try:
+            task.run(context)
+        except DATABASE_UNAVAILABLE as exc:  # an outage (logged once as such): this run's line needs no traceback
+            outages.down("database", getattr(exc, "orig", None) or exc)
+            log.warning("periodic task failed; it runs again at its next interval",
+                        extra={"task": task.name, "error": error_text(exc)})
+        except Exception:
+            log.exception("periodic task failed; it runs again at its next interval", extra={"task": task.name})
+
+
+# --- servicekit's own housekeeping -----------------------------------------------------------
+
+HOUSEKEEPING_SECONDS = 300
+KEEP_PUBLISHED = dt.timedelta(days=1)   # outbox rows, for debugging after the fact
+KEEP_HANDLED = dt.timedelta(days=14)    # inbox ids: far beyond any redelivery
+KEEP_REVOKED = dt.timedelta(days=1)     # far beyond an access token's lifetime
+
+
+def housekeeping(context: ServiceContext) -> None:
     """Forget old published outbox rows, old inbox ids and expired revocations."""
     now = dt.datetime.now(dt.UTC)
-    try:
-        with app.extensions["servicekit"].db.transaction() as session:
-            session.execute(sa.delete(outbox).where(outbox.c.published_at < now - KEEP_PUBLISHED))
-            session.execute(sa.delete(inbox).where(inbox.c.handled_at < now - KEEP_HANDLED))
-            prune_revoked_sessions(session, KEEP_REVOKED)
-    except sa.exc.SQLAlchemyError as exc:
-        log.warning("housekeeping failed", extra={"error": str(exc)})
+    with context.db.transaction() as session:
+        session.execute(sa.delete(outbox).where(outbox.c.published_at < now - KEEP_PUBLISHED))
+        session.execute(sa.delete(inbox).where(inbox.c.handled_at < now - KEEP_HANDLED))
+        prune_revoked_sessions(session, KEEP_REVOKED)
+
+
+HOUSEKEEPING = PeriodicTask("housekeeping", HOUSEKEEPING_SECONDS, housekeeping)

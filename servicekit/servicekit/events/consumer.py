@@ -30,9 +30,10 @@ from sqlalchemy.orm import Session
 from servicekit.db import Database
 from servicekit.events.envelope import Event, MalformedEvent
 from servicekit.events.handlers import EventHandlers
-from servicekit.events.reconnect import run_until_stopped
+from servicekit.events.reconnect import BrokerLink, Heartbeat, run_until_stopped
 from servicekit.events.topology import Topology
 from servicekit.logs import reset_request_id, set_request_id
+from servicekit.outages import outages
 from servicekit.tables import inbox
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 class Consumer:
     def __init__(self, db: Database, amqp_url: str, topology: Topology, service: str, handlers: EventHandlers,
                  *, prefetch: int = 100, retry_delays_ms: Sequence[int] = (1_000, 10_000, 60_000),
-                 max_attempts: int = 5) -> None:
+                 max_attempts: int = 5, heartbeat: Heartbeat | None = None) -> None:
         if not retry_delays_ms:
             raise ValueError("at least one retry delay is needed")
         self.db = db
@@ -53,10 +54,11 @@ class Consumer:
         self.retry_delays_ms = tuple(retry_delays_ms)
         self.max_attempts = max_attempts
         self.queue = topology.queue(service)
+        self.link = BrokerLink(f"consumer of {self.queue}", heartbeat)
 
     def run(self, stop: threading.Event) -> None:
         """Consume until `stop` is set, reconnecting with back-off after any failure."""
-        run_until_stopped(stop, lambda: self._consume(stop), f"consumer of {self.queue}")
+        run_until_stopped(stop, lambda: self._consume(stop), self.link)
 
     def _consume(self, stop: threading.Event) -> None:
         connection = pika.BlockingConnection(pika.URLParameters(self.amqp_url))
@@ -68,8 +70,10 @@ class Consumer:
             arrived: list[tuple] = []
             channel.basic_consume(self.queue, lambda _ch, method, props, body: arrived.append((method, props, body)))
             log.info("consumer ready", extra={"queue": self.queue, "event_types": self.handlers.event_types})
+            self.link.connected()
             while not stop.is_set():
                 connection.process_data_events(time_limit=0 if arrived else 0.5)
+                self.link.alive()  # also while idle: an idle consumer is a healthy one
                 if arrived:
                     batch = list(arrived)
                     arrived.clear()
@@ -96,6 +100,7 @@ class Consumer:
         except Exception:
             for event, properties in events:  # isolate the failing event(s)
                 self._handle_alone(channel, properties, event)
+        outages.up("database")
         self.acknowledge(channel, messages[-1][0].delivery_tag, [event for event, _ in events])
 
     def _apply(self, session: Session, events: list[Event]) -> None:

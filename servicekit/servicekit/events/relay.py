@@ -26,8 +26,10 @@ import sqlalchemy as sa
 from pika.adapters.select_connection import IOLoop
 
 from servicekit.db import Database
-from servicekit.events.reconnect import run_until_stopped
+from servicekit.events.reconnect import BrokerLink, Heartbeat, run_until_stopped
 from servicekit.events.topology import Topology
+from servicekit.outages import outages
+from servicekit.problems import DATABASE_UNAVAILABLE
 from servicekit.tables import OUTBOX_NOTIFY_CHANNEL, outbox
 
 log = logging.getLogger(__name__)
@@ -47,7 +49,8 @@ class _Batch:
 
 class OutboxRelay:
     def __init__(self, db: Database, amqp_url: str, topology: Topology, *, batch_size: int = 500,
-                 poll_seconds: float = 1.0, confirm_timeout: float = 30.0) -> None:
+                 poll_seconds: float = 1.0, confirm_timeout: float = 30.0,
+                 heartbeat: Heartbeat | None = None) -> None:
         self.db = db
         self.amqp_url = amqp_url
         self.topology = topology
@@ -62,13 +65,14 @@ class OutboxRelay:
         self._more = False
         self._listen: psycopg2.extensions.connection | None = None
         self._confirm_timer = None
+        self.link = BrokerLink("outbox relay", heartbeat)
 
     # --- lifecycle ---------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
         """Publish until `stop` is set, reconnecting with back-off after any failure."""
         self._stop = stop
-        run_until_stopped(stop, self._run_connection, "outbox relay")
+        run_until_stopped(stop, self._run_connection, self.link)
 
     def wake(self) -> None:
         """Thread-safe: look at the stop flag and the outbox now."""
@@ -96,12 +100,12 @@ class OutboxRelay:
             self._stop_listening(connection.ioloop)
 
     def _on_open_error(self, connection, error) -> None:
-        log.warning("relay cannot reach the broker", extra={"error": str(error)})
+        self.link.lost(error)
         connection.ioloop.stop()
 
     def _on_connection_closed(self, connection, reason) -> None:
         if not self._stop.is_set():
-            log.warning("relay lost the broker connection", extra={"error": str(reason)})
+            self.link.lost(reason)
         connection.ioloop.stop()
 
     def _on_channel_open(self, channel) -> None:
@@ -114,13 +118,15 @@ class OutboxRelay:
             callback=lambda _frame: channel.confirm_delivery(self._on_confirmation, callback=self._on_ready))
 
     def _on_channel_closed(self, channel, reason) -> None:
-        if not self._stop.is_set():
-            log.warning("relay channel closed", extra={"error": str(reason)})
+        # A lost connection closes its channels too; that is reported once, as the connection's loss.
+        if isinstance(reason, pika.exceptions.ChannelClosedByBroker):
+            log.warning("relay channel closed by the broker", extra={"error": str(reason)})
         if self._connection is not None and self._connection.is_open:
             self._connection.close()
 
     def _on_ready(self, _frame) -> None:
         log.info("outbox relay ready", extra={"exchange": self.topology.exchange})
+        self.link.connected()
         self._start_listening()
         self._tick()
 
@@ -138,6 +144,9 @@ class OutboxRelay:
             listen = psycopg2.connect(**args, connect_timeout=5)
             listen.autocommit = True
             listen.cursor().execute(f"LISTEN {OUTBOX_NOTIFY_CHANNEL}")
+        except psycopg2.OperationalError as exc:  # tried again every tick: logged once per outage
+            outages.down("database", exc)
+            return
         except psycopg2.Error as exc:
             log.warning("relay cannot LISTEN; polling only", extra={"error": str(exc)})
             return
@@ -169,6 +178,7 @@ class OutboxRelay:
     def _tick(self) -> None:
         if self._connection is None or not self._connection.is_open:
             return
+        self.link.alive()  # also while idle: an idle relay is a healthy one
         self._start_listening()
         self._pump()
         self._connection.ioloop.call_later(self.poll_seconds, self._tick)
@@ -201,8 +211,8 @@ class OutboxRelay:
         """Lock up to batch_size publishable rows; the transaction stays open until confirmed."""
         try:
             conn = self.db.engine.connect()
-        except sa.exc.SQLAlchemyError as exc:
-            log.warning("relay cannot reach the database", extra={"error": str(exc)})
+        except DATABASE_UNAVAILABLE as exc:  # polled every tick: logged once per outage
+            outages.down("database", getattr(exc, "orig", None) or exc)
             return None
         try:
             rows = conn.execute(
@@ -210,10 +220,15 @@ class OutboxRelay:
                 .where(outbox.c.published_at.is_(None), outbox.c.available_at <= sa.func.now())
                 .order_by(outbox.c.seq).limit(self.batch_size)
                 .with_for_update(skip_locked=True)).all()
+        except DATABASE_UNAVAILABLE as exc:
+            outages.down("database", getattr(exc, "orig", None) or exc)
+            conn.close()
+            return None
         except sa.exc.SQLAlchemyError as exc:
             log.warning("relay cannot read the outbox", extra={"error": str(exc)})
             conn.close()
             return None
+        outages.up("database")
         if not rows:
             conn.rollback()
             conn.close()

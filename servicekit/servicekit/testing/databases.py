@@ -2,6 +2,7 @@
 database and session for calling the domain directly (no app context needed)."""
 from __future__ import annotations
 
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -63,7 +64,10 @@ def settings_overrides(databases: DatabaseFactory, amqp_url: str, bus_namespace:
             "DATABASE_URL": databases.create(label), "AMQP_URL": amqp_url, "BUS_NAMESPACE": bus_namespace,
             "JWKS_URL": token_issuer.jwks_url, "TRUSTED_PROXY_HOPS": 0, "TESTING": True,
             "JWKS_REFETCH_SECONDS": 0, "RETRY_DELAYS_MS": (50, 100), "MAX_ATTEMPTS": 3,
-            "RELAY_POLL_SECONDS": 0.2, **overrides,
+            "RELAY_POLL_SECONDS": 0.2,
+            # Not the file a native `make dev` worker of the same service writes.
+            "WORKER_HEARTBEAT_FILE": f"{tempfile.gettempdir()}/beyou-{label}-{uuid.uuid4().hex[:8]}.heartbeat",
+            **overrides,
         }
     return make
 

@@ -1,13 +1,11 @@
-"""The ledger worker: outbox relay + event consumers. Run with `python -m ledger.worker`."""
-from servicekit.worker import run_worker
+"""The ledger worker: outbox relay + event consumers.
+
+`python -m ledger.worker` runs it; `python -m ledger.worker --check` reports its health.
+"""
+from servicekit.worker import main
 
 from ledger import create_app
 from ledger.events import handlers
 
-
-def main() -> None:
-    run_worker(create_app(), handlers)
-
-
 if __name__ == "__main__":
-    main()
+    main(create_app, handlers)

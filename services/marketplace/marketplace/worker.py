@@ -1,13 +1,11 @@
-"""The marketplace worker: outbox relay + event consumers. Run with `python -m marketplace.worker`."""
-from servicekit.worker import run_worker
+"""The marketplace worker: outbox relay + event consumers.
+
+`python -m marketplace.worker` runs it; `python -m marketplace.worker --check` reports its health.
+"""
+from servicekit.worker import main
 
 from marketplace import create_app
 from marketplace.events import handlers
 
-
-def main() -> None:
-    run_worker(create_app(), handlers)
-
-
 if __name__ == "__main__":
-    main()
+    main(create_app, handlers)

@@ -1,13 +1,11 @@
-"""The messaging worker: outbox relay + event consumers. Run with `python -m messaging.worker`."""
-from servicekit.worker import run_worker
+"""The messaging worker: outbox relay + event consumers.
+
+`python -m messaging.worker` runs it; `python -m messaging.worker --check` reports its health.
+"""
+from servicekit.worker import main
 
 from messaging import create_app
 from messaging.events import handlers
 
-
-def main() -> None:
-    run_worker(create_app(), handlers)
-
-
 if __name__ == "__main__":
-    main()
+    main(create_app, handlers)

@@ -1,13 +1,11 @@
-"""The social worker: outbox relay + event consumers. Run with `python -m social.worker`."""
-from servicekit.worker import run_worker
+"""The social worker: outbox relay + event consumers.
+
+`python -m social.worker` runs it; `python -m social.worker --check` reports its health.
+"""
+from servicekit.worker import main
 
 from social import create_app
 from social.events import handlers
 
-
-def main() -> None:
-    run_worker(create_app(), handlers)
-
-
 if __name__ == "__main__":
-    main()
+    main(create_app, handlers)
