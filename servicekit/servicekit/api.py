@@ -4,11 +4,14 @@
   (every 4xx/5xx `alt_response`, the default error and the 422 of invalid arguments).
 - One guard for all input parsed by `@blp.arguments` (JSON, query, form, files,
   headers): a NUL character anywhere is a 422 naming the field (PostgreSQL cannot
-  store it, and no legitimate text contains it), and JSON nested too deeply to parse
-  is a 400, like any other unreadable body.
+  store it, and no legitimate text contains it), a time whose UTC offset PostgreSQL
+  cannot store (16 hours or more; Python allows up to 24) is a 422 naming the field,
+  and JSON nested too deeply to parse is a 400, like any other unreadable body.
 """
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import http
 import json
 from collections.abc import Mapping
@@ -26,6 +29,11 @@ from servicekit.problems import PROBLEM_JSON, handle_http_exception
 
 NUL = "\x00"
 NUL_MESSAGE = "must not contain a NUL character"
+# How a response that carries Retry-After documents it: `alt_response(503, ..., headers=RETRY_AFTER)`.
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "required": True,
+                               "schema": {"type": "integer", "minimum": 0}}}
+MAX_UTC_OFFSET = dt.timedelta(hours=16)  # exclusive: PostgreSQL refuses a displacement of 16 hours or more
+OFFSET_MESSAGE = "must have a UTC offset between -15:59 and +15:59"
 
 
 class ProblemSchema(Schema):
@@ -54,6 +62,13 @@ class ArgumentsParser(FlaskParser):
         if refused:
             raise ma.ValidationError({name: [NUL_MESSAGE] for name in refused})
         return location_data
+
+    def parse(self, argmap, req=None, *, validate=None, **kwargs):
+        """As webargs' parse, and the loaded arguments hold no time PostgreSQL cannot store."""
+        schema = argmap() if isinstance(argmap, type) and issubclass(argmap, Schema) else argmap
+        validators = list(validate) if isinstance(validate, (list, tuple)) else [validate] if validate else []
+        validators.append(functools.partial(_refuse_unstorable_offsets, schema=schema))
+        return super().parse(schema, req, validate=validators, **kwargs)
 
 
 def _fields_with_nul(data: Any) -> list[str]:
@@ -85,6 +100,31 @@ def _contains_nul(value: Any) -> bool:
             pending.extend(item)
         elif isinstance(item, FileStorage):
             pending.append(item.filename or "")
+    return False
+
+
+def _refuse_unstorable_offsets(data: Any, *, schema: Any) -> None:
+    """A 422 naming each top-level field under which a datetime has a UTC offset of 16 hours or more."""
+    if not isinstance(data, Mapping):
+        data = {"_schema": data}
+    names = {name: field.data_key or name for name, field in schema.fields.items()} if isinstance(schema, Schema) else {}
+    refused = sorted(names.get(key, key) for key, value in data.items() if _has_unstorable_offset(value))
+    if refused:
+        raise ma.ValidationError({name: [OFFSET_MESSAGE] for name in refused})
+
+
+def _has_unstorable_offset(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dt.datetime):
+            offset = item.utcoffset()
+            if offset is not None and abs(offset) >= MAX_UTC_OFFSET:
+                return True
+        elif isinstance(item, Mapping):
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
     return False
 
 

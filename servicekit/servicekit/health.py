@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
-from servicekit.api import Blueprint
+from servicekit.api import RETRY_AFTER, Blueprint
 from servicekit.context import service_context
 from servicekit.outages import outages
-from servicekit.problems import DATABASE_UNAVAILABLE, problem_response
+from servicekit.problems import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, problem_response
 
 REACHABLE, UNREACHABLE = "reachable", "unreachable"
 
@@ -48,13 +48,13 @@ def health_blueprint() -> Blueprint:
     @blp.route("/readyz")
     class Ready(MethodView):
         @blp.response(200, ReadinessSchema)
-        @blp.alt_response(503, description="The database is unreachable")
+        @blp.alt_response(503, description="The database is unreachable", headers=RETRY_AFTER)
         def get(self):
             """Ready to serve: the database answers (the broker's state is reported, not required)"""
             context = service_context()
             if not _database_reachable(context.db):
                 return problem_response(503, "Service Unavailable", "database unreachable", code="not-ready",
-                                        headers={"Retry-After": "5"})
+                                        headers={"Retry-After": RETRY_AFTER_SECONDS})
             return {"status": "ready", "service": context.settings.service, "database": REACHABLE,
                     "broker": UNREACHABLE if context.broker_probe.problem() else REACHABLE}
 

@@ -10,6 +10,8 @@ from alembic.migration import MigrationContext
 
 from servicekit.context import context_of
 from servicekit.tables import metadata as servicekit_metadata
+from servicekit.testing.event_contracts import asyncapi_errors
+from servicekit.testing.openapi_conformance import nonconforming_answers
 from servicekit.testing.waiting import wait_until
 
 
@@ -19,6 +21,10 @@ class ServiceContract:
 
     service: str
     metadata: sa.MetaData
+    # Operations ("POST /api/<service>/logout") that end the caller's session: the OpenAPI conformance
+    # test tries them without a token only, since one call with the caller's token would sign out the
+    # caller that every other operation is tried with.
+    session_ending_operations: tuple[str, ...] = ()
 
     def test_it_says_it_is_alive(self, app):
         response = app.test_client().get(f"/api/{self.service}/healthz")
@@ -37,6 +43,19 @@ class ServiceContract:
         assert response.status_code == 200
         assert response.json["openapi"].startswith("3.")
         assert f"/api/{self.service}/readyz" in response.json["paths"]
+
+    def test_it_serves_an_asyncapi_document_of_its_events_that_the_asyncapi_schema_accepts(self, app):
+        response = app.test_client().get(f"/api/{self.service}/asyncapi.json")
+        assert response.status_code == 200
+        assert asyncapi_errors(response.json) == []
+        assert response.json["info"]["title"] == f"BeYou {self.service} events"
+        assert response.json["operations"]["receive.auth.session.revoked"]["action"] == "receive"  # every worker
+
+    def test_every_answer_matches_its_openapi_document(self, app, caller):
+        _, headers = caller
+        reports = nonconforming_answers(app, self.service, headers, session_ending=self.session_ending_operations)
+        assert reports == [], "answers that the OpenAPI document does not describe (schemathesis):\n\n" + \
+            "\n\n".join(reports)
 
     def test_an_unknown_path_is_a_problem_json_404(self, app):
         response = app.test_client().get(f"/api/{self.service}/no-such-thing")
@@ -64,16 +83,16 @@ class ServiceContract:
             map(repr, differences))
 
     def test_its_worker_records_a_revoked_session_from_the_bus(self, app, handlers, running_worker):
-        from servicekit.events import publish
+        from servicekit.events import Event, record
         from servicekit.tokens import session_is_revoked
 
         database = context_of(app).db
         running_worker(app, handlers)
         session_id = uuid.uuid4()
         with database.transaction() as session:  # stands in for auth: the event crosses the real bus
-            publish(session, "auth.session.revoked",
-                    {"session_id": session_id, "user_id": uuid.uuid4(), "revoked_at": dt.datetime.now(dt.UTC),
-                     "reason": "signed_out_by_user"})
+            record(session, Event.new("auth.session.revoked", {
+                "session_id": session_id, "user_id": uuid.uuid4(), "revoked_at": dt.datetime.now(dt.UTC),
+                "reason": "signed_out_by_user"}))
 
         def revoked():
             with database.session() as session:

@@ -142,8 +142,10 @@ class LoginAttemptSchema(Schema):
     ip = fields.String(dump_only=True, allow_none=True)
     user_agent = fields.String(dump_only=True, allow_none=True)
     success = fields.Boolean(dump_only=True, allow_none=True, metadata={"description": "null while being checked"})
+    # Every reason recorded: login_activity's, tokens' (reuse) and password_reset's (its code step).
     failure_reason = fields.String(dump_only=True, allow_none=True, metadata={
-        "enum": ["unknown_user", "bad_password", "bad_2fa_code", "locked", "banned", "refresh_token_reused"]})
+        "enum": ["unknown_user", "bad_password", "bad_2fa_code", "locked", "banned", "throttled",
+                 "refresh_token_reused", "bad_code", "expired", "reset_used", "too_many_codes"]})
     session_id = fields.UUID(dump_only=True, allow_none=True)
 
 

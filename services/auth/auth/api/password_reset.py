@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 
 from flask.views import MethodView
-from servicekit.api import Blueprint
+from servicekit.api import RETRY_AFTER, Blueprint
 from servicekit.context import client_origin, service_resource, service_settings
 from servicekit.db import request_session
 
@@ -21,7 +21,8 @@ blp = Blueprint("password_reset", __name__,
 class PasswordResets(MethodView):
     @blp.arguments(PasswordResetStartSchema)
     @blp.response(202, PasswordResetStartedSchema)
-    @blp.alt_response(429, description="Too many reset attempts for this account or from this address")
+    @blp.alt_response(429, description="Too many reset attempts for this account or from this address",
+                      headers=RETRY_AFTER)
     def post(self, body):
         """Start a reset (the answer is the same for every login name)"""
         return password_reset.start_reset(request_session(), service_settings(), body["username_or_email"],
@@ -36,7 +37,8 @@ class Verification(MethodView):
     @blp.alt_response(409, description="Already verified")
     @blp.alt_response(410, description="Expired, used, or too many wrong codes")
     @blp.alt_response(422, description="The code is not valid")
-    @blp.alt_response(429, description="Too many reset attempts for this account or from this address")
+    @blp.alt_response(429, description="Too many reset attempts for this account or from this address",
+                      headers=RETRY_AFTER)
     def post(self, body, reset_id: uuid.UUID):
         """Prove control of the account: a TOTP or recovery code if 2FA is on, else the one-time code sent"""
         return password_reset.verify_reset(request_session(), service_settings(), service_resource("cipher"),
