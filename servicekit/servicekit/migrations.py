@@ -16,7 +16,7 @@ from sqlalchemy import pool
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from servicekit.config import Settings
-from servicekit.tables import OUTBOX_NOTIFY_DDL
+from servicekit.tables import OUTBOX_NOTIFY_DDL, REVOCATION_NOTIFY_DDL
 from servicekit.tables import metadata as servicekit_metadata
 
 
@@ -111,3 +111,15 @@ def drop_servicekit_tables_v1() -> None:
     for name in ("revoked_sessions", "inbox", "outbox"):
         op.drop_table(name)
     op.execute("DROP FUNCTION servicekit_outbox_notify()")
+
+
+def create_revocation_notify_v2() -> None:
+    """servicekit 0.2: a NOTIFY on every revoked_sessions insert, which keeps each API process's
+    in-memory denylist current (called from a service migration)."""
+    for statement in REVOCATION_NOTIFY_DDL:
+        op.execute(statement)
+
+
+def drop_revocation_notify_v2() -> None:
+    op.execute("DROP TRIGGER revoked_sessions_notify ON revoked_sessions")
+    op.execute("DROP FUNCTION servicekit_revoked_session_notify()")

@@ -1,7 +1,8 @@
 """Tables servicekit owns in every service's database.
 
-Each service's first migration creates them with `migrations.create_servicekit_tables_v1()`;
-a change to them ships as a new versioned helper plus a migration in every service.
+Each service's first migration creates them with `migrations.create_servicekit_tables_v1()`,
+its next one adds the revocation NOTIFY with `migrations.create_revocation_notify_v2()`; a change
+to them ships as a new versioned helper plus a migration in every service.
 """
 from __future__ import annotations
 
@@ -56,3 +57,17 @@ revoked_sessions = Table(
     Column("user_id", UUID(as_uuid=True)),
     Column("revoked_at", DateTime(timezone=True), nullable=False),
 )
+
+# Tell every API process of the service about a revocation the moment it commits: each keeps the
+# revoked sessions in memory (servicekit.tokens.RevokedSessions) and LISTENs on this channel. A row
+# trigger, so whoever inserts — the worker's consumer, or auth in the revoking transaction — cannot
+# forget the NOTIFY; a row ON CONFLICT DO NOTHING skipped is not announced twice.
+REVOCATION_NOTIFY_CHANNEL = "servicekit_revoked_sessions"
+REVOCATION_NOTIFY_DDL = (
+    f"""CREATE FUNCTION servicekit_revoked_session_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN PERFORM pg_notify('{REVOCATION_NOTIFY_CHANNEL}', NEW.session_id::text); RETURN NULL; END $$""",
+    """CREATE TRIGGER revoked_sessions_notify AFTER INSERT ON revoked_sessions
+    FOR EACH ROW EXECUTE FUNCTION servicekit_revoked_session_notify()""",
+)
+for statement in REVOCATION_NOTIFY_DDL:
+    event.listen(revoked_sessions, "after_create", DDL(statement))

@@ -2,14 +2,20 @@
 
 auth signs short-lived EdDSA (Ed25519) JWTs and publishes its public keys as a
 JWKS. Every service verifies tokens itself: algorithm allow-list, key looked up
-by `kid` in a cached JWKS (refetched on an unknown kid, at most once per
-interval), `aud`/`iss`/`exp`/`nbf` checks, and a local denylist of revoked
-sessions fed by `auth.session.revoked` events.
+by a `kid` of a sane shape in a cached JWKS (refetched on an unknown kid, at
+most once per interval), `aud`/`iss`/`exp`/`nbf` checks, a bounded lifetime
+(`exp - iat`), and the service's own denylist of revoked sessions, fed by
+`auth.session.revoked` events and held in memory by every API process, kept
+current by PostgreSQL LISTEN/NOTIFY (`RevokedSessions`): a token check asks the
+database nothing.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import re
+import select
 import threading
 import time
 import uuid
@@ -18,6 +24,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 import jwt
+import psycopg2
 import requests
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -27,15 +34,19 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from servicekit.context import service_context
-from servicekit.db import request_session
+from servicekit.db import Database
 from servicekit.errors import Forbidden, ServiceUnavailable, Unauthorized
 from servicekit.events.handlers import EventHandlers
-from servicekit.tables import revoked_sessions
+from servicekit.outages import outages
+from servicekit.tables import REVOCATION_NOTIFY_CHANNEL, revoked_sessions
 
 log = logging.getLogger(__name__)
 
 ALLOWED_ALGORITHMS = ("EdDSA",)
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "sid", "jti", "aud", "iss"]
+# auth's kids are RFC 7638 thumbprints (base64url); anything else named a key is junk that must not
+# reach a key lookup (a NUL in it would reach PostgreSQL).
+KID_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 class InvalidToken(Unauthorized):
@@ -123,16 +134,41 @@ class JWKSClient:
 
 
 class TokenVerifier:
-    def __init__(self, jwks: JWKSClient, *, issuer: str, audience: str, leeway: int = 10,
-                 is_revoked: Callable[[uuid.UUID], bool] = lambda _sid: False) -> None:
+    """Checks access tokens. `jwks` gives the public key of a kid (`JWKSClient`, or auth's own key
+    source); `is_revoked` says whether a session is revoked (`RevokedSessions` in a service).
+
+    A client sends the same token for its whole lifetime, and checking the signature is most of
+    what a check costs, so the principals of up to `remember` tokens already verified are kept (as
+    Envoy's JWT filter does): a token seen before is checked only for expiry and revocation.
+    """
+
+    def __init__(self, jwks, *, issuer: str, audience: str, leeway: int = 10, max_lifetime: int = 900,
+                 is_revoked: Callable[[uuid.UUID], bool] = lambda _sid: False, remember: int = 4096) -> None:
         self.jwks = jwks
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
+        self.max_lifetime = max_lifetime
         self.is_revoked = is_revoked
+        self.remember = remember
+        self._verified: dict[str, Principal] = {}
 
     def verify(self, token: str) -> Principal:
         """The principal of a valid token; `InvalidToken` (401) for anything else."""
+        principal = self._verified.get(token)
+        if principal is None:
+            principal = self._verify_signed(token)
+            if len(self._verified) >= self.remember:  # bounded: forgetting only costs a signature check
+                self._verified.clear()
+            self._verified[token] = principal
+        elif dt.datetime.now(dt.UTC) > principal.expires_at + dt.timedelta(seconds=self.leeway):
+            raise InvalidToken("token expired")
+        if self.is_revoked(principal.session_id):
+            raise InvalidToken("session revoked")
+        return principal
+
+    def _verify_signed(self, token: str) -> Principal:
+        """Everything about a token but its session: header, key, signature, claims, lifetime."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -140,8 +176,8 @@ class TokenVerifier:
         if header.get("alg") not in ALLOWED_ALGORITHMS:
             raise InvalidToken("token algorithm not allowed")
         kid = header.get("kid")
-        if not isinstance(kid, str) or not kid:
-            raise InvalidToken("token has no key id")
+        if not isinstance(kid, str) or not KID_SHAPE.fullmatch(kid):
+            raise InvalidToken("token has no valid key id")
         key = self.jwks.key_for(kid)
         try:
             claims = jwt.decode(token, key, algorithms=list(ALLOWED_ALGORITHMS), audience=self.audience,
@@ -154,23 +190,33 @@ class TokenVerifier:
                 token_id=str(claims["jti"]),
                 expires_at=dt.datetime.fromtimestamp(claims["exp"], dt.UTC),
             )
+            # Revocations are kept only as long as a token may live, so a longer-lived token would
+            # outlive its session's revocation.
+            lifetime = float(claims["exp"]) - float(claims["iat"])
         except jwt.ExpiredSignatureError:
             raise InvalidToken("token expired") from None
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise InvalidToken(f"token rejected: {exc}") from None
-        if self.is_revoked(principal.session_id):
-            raise InvalidToken("session revoked")
+        if lifetime > self.max_lifetime:
+            raise InvalidToken(f"token lifetime exceeds {self.max_lifetime} seconds")
         return principal
 
 
-def verifier_for(settings, _db=None) -> TokenVerifier:
-    """The verifier a service app uses by default: keys from JWKS_URL, revocations from the denylist
-    in the request's database session."""
-    jwks = JWKSClient(settings.jwks_url, timeout=settings.jwks_timeout_seconds,
-                      refetch_interval=settings.jwks_refetch_seconds)
-    return TokenVerifier(jwks, issuer=settings.token_issuer, audience=settings.token_audience,
-                         leeway=settings.token_leeway_seconds,
-                         is_revoked=lambda sid: session_is_revoked(request_session(), sid))
+def verifier_for(settings, database: Database, *, keys=None) -> TokenVerifier:
+    """The verifier of a service app: keys from JWKS_URL (or `keys`: auth passes its own), revoked
+    sessions from the service's denylist, held in memory per process."""
+    if keys is None:
+        keys = JWKSClient(settings.jwks_url, timeout=settings.jwks_timeout_seconds,
+                          refetch_interval=settings.jwks_refetch_seconds)
+    return TokenVerifier(keys, issuer=settings.token_issuer, audience=settings.token_audience,
+                         leeway=settings.token_leeway_seconds, max_lifetime=settings.token_max_lifetime_seconds,
+                         is_revoked=RevokedSessions(database, window=revocation_window(settings)))
+
+
+def revocation_window(settings) -> dt.timedelta:
+    """How long a revocation can still refuse a token: the longest lifetime, plus the leeway on
+    `exp`, plus the leeway again for the clocks of auth and of the database."""
+    return dt.timedelta(seconds=settings.token_max_lifetime_seconds + 2 * settings.token_leeway_seconds)
 
 
 # --- the current request -------------------------------------------------------------
@@ -211,7 +257,20 @@ def staff_required(view):
 
 # --- the revoked-session denylist ----------------------------------------------------
 
+def deny_session(session: Session, *, session_id: uuid.UUID, user_id: uuid.UUID | None,
+                 revoked_at: dt.datetime) -> None:
+    """Refuse a session's tokens in this service once `session`'s transaction commits (does not commit).
+
+    The `auth.session.revoked` consumer calls it in every service; auth calls it in the transaction
+    that revokes, so its own API refuses at once instead of when the event comes back. The insert's
+    NOTIFY tells every API process of the service on commit; a repeat changes nothing.
+    """
+    session.execute(insert(revoked_sessions).values(session_id=session_id, user_id=user_id, revoked_at=revoked_at)
+                    .on_conflict_do_nothing())
+
+
 def session_is_revoked(session: Session, session_id: uuid.UUID) -> bool:
+    """Whether the denylist has the session, asking the database (`RevokedSessions` answers from memory)."""
     query = sa.select(revoked_sessions.c.session_id).where(revoked_sessions.c.session_id == session_id)
     return session.execute(query).first() is not None
 
@@ -234,7 +293,164 @@ class SessionRevokedSchema(Schema):
 revocation_handlers = EventHandlers()
 
 
-@revocation_handlers.on("auth.session.revoked")
+@revocation_handlers.on("auth.session.revoked", schema=SessionRevokedSchema)
 def on_session_revoked(session: Session, event) -> None:
-    data = SessionRevokedSchema().load(event.payload)
-    session.execute(insert(revoked_sessions).values(**data).on_conflict_do_nothing())
+    deny_session(session, **SessionRevokedSchema().load(event.payload))
+
+
+LISTENER = "revocation listener"  # its outages are logged once per change of state, under this name
+FOLLOW_TICK_SECONDS = 1.0         # how soon the listener notices it was stopped
+PRUNE_EVERY_SECONDS = 60.0
+RECONNECT_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)  # the last repeats
+# A dead peer is noticed within idle + interval × count seconds even if it never closes the socket.
+KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3}
+
+
+class RevokedSessions:
+    """The service's revoked sessions, answered from memory: `revoked_sessions(session_id)` asks no database.
+
+    In each process (started by the first check, so after gunicorn forks) a thread LISTENs on the
+    channel the revoked_sessions trigger notifies when a revocation commits, then loads the rows
+    young enough to matter (`window`: a revocation older than any token's lifetime refuses nothing)
+    and adds each notified session as it arrives. Every check first takes the notifications its
+    connection has already received, without a round trip, so a revocation counts as soon as
+    PostgreSQL has delivered it. A lost connection is reconnected and the window reloaded, so nothing
+    committed meanwhile is missed. Until the listener is loaded — at start, or while PostgreSQL or
+    the connection is away — each check asks the database: a revoked session is never accepted
+    because the listener is down.
+    """
+
+    def __init__(self, database: Database, *, window: dt.timedelta) -> None:
+        self._database = database
+        self._window = window
+        url = database.engine.url
+        self._connect_args = {**url.translate_connect_args(username="user", database="dbname"), **url.query}
+        self._lock = threading.Lock()        # the set and the listening connection
+        self._start_lock = threading.Lock()
+        self._revoked: dict[uuid.UUID, dt.datetime] = {}  # session id -> when it stops mattering
+        self._listening = None               # the connection, once LISTENing and loaded
+        self._stop: threading.Event | None = None
+        self._pid: int | None = None
+        self._inherited: list = []          # see _start_once_per_process
+        # An app's end (tests dispose its engine) ends its listener too; a later check starts it again.
+        sa.event.listen(database.engine, "engine_disposed", lambda _engine: self.stop())
+
+    def __call__(self, session_id: uuid.UUID) -> bool:
+        """Whether the session is revoked."""
+        self._start_once_per_process()
+        with self._lock:
+            if self._listening is not None and self._take_notifications():
+                return session_id in self._revoked
+        with self._database.session() as session:
+            return session_is_revoked(session, session_id)
+
+    @property
+    def listening(self) -> bool:
+        """Whether checks are answered from memory (the listener is connected and loaded)."""
+        return self._listening is not None
+
+    def stop(self) -> None:
+        """Stop listening (the thread closes its connection within a tick); checks ask the database."""
+        with self._start_lock:
+            if self._stop is not None:
+                self._stop.set()
+            self._stop = None
+        with self._lock:
+            self._listening = None
+
+    # --- in the checking thread and the listener, under the lock -------------------------
+
+    def _take_notifications(self) -> bool:
+        """Add what the listening connection has received (a read, no round trip); False if it is lost."""
+        connection = self._listening
+        try:
+            connection.poll()
+        except psycopg2.Error as exc:
+            self._listening = None
+            outages.down(LISTENER, exc)
+            return False
+        if connection.notifies:
+            forget_at = dt.datetime.now(dt.UTC) + self._window
+            for notification in connection.notifies:
+                try:
+                    self._revoked[uuid.UUID(notification.payload)] = forget_at
+                except ValueError:
+                    log.warning("revocation notification ignored", extra={"payload": notification.payload[:100]})
+            connection.notifies.clear()
+        return True
+
+    # --- the listener thread ---------------------------------------------------------------
+
+    def _start_once_per_process(self) -> None:
+        if self._stop is not None and self._pid == os.getpid():
+            return
+        with self._start_lock:
+            if self._stop is not None and self._pid == os.getpid():
+                return
+            if self._pid is not None and self._pid != os.getpid():
+                # A forked child: the parent's thread is gone and its connection is the parent's.
+                # Keep that object from being finalized here, which would end the parent's session.
+                if self._listening is not None:
+                    self._inherited.append(self._listening)
+                self._lock, self._listening, self._revoked = threading.Lock(), None, {}
+            self._pid, self._stop = os.getpid(), threading.Event()
+            threading.Thread(target=self._listen, args=(self._stop,), name="revocation-listener",
+                             daemon=True).start()
+
+    def _listen(self, stop: threading.Event) -> None:
+        delays = iter(RECONNECT_DELAYS)
+        while not stop.is_set():
+            try:
+                connection, revoked = self._connect_and_load()
+            except psycopg2.Error as exc:
+                outages.down(LISTENER, exc)
+                stop.wait(next(delays, RECONNECT_DELAYS[-1]))
+                continue
+            delays = iter(RECONNECT_DELAYS)
+            outages.up(LISTENER)
+            try:
+                with self._lock:
+                    if stop.is_set():  # a listener stopped while it loaded must not replace its successor's set
+                        continue
+                    self._revoked, self._listening = revoked, connection
+                log.info("revocation listener loaded", extra={"revoked_sessions": len(revoked)})
+                self._follow(connection, stop)
+            except Exception:  # never leave the process without a listener (checks would all ask the database)
+                log.exception("revocation listener failed; reconnecting")
+            finally:
+                with self._lock:
+                    if self._listening is connection:
+                        self._listening = None
+                connection.close()
+
+    def _connect_and_load(self):
+        connection = psycopg2.connect(**self._connect_args, connect_timeout=5, application_name=LISTENER,
+                                      **KEEPALIVE)
+        try:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                # LISTEN first: a revocation committed while loading is then in the rows or notified.
+                cursor.execute(f"LISTEN {REVOCATION_NOTIFY_CHANNEL}")
+                cursor.execute(f"SELECT session_id::text, revoked_at + %s FROM {revoked_sessions.name} "
+                               "WHERE revoked_at > now() - %s", (self._window, self._window))
+                revoked = {uuid.UUID(session_id): forget_at for session_id, forget_at in cursor}
+        except BaseException:
+            connection.close()
+            raise
+        return connection, revoked
+
+    def _follow(self, connection, stop: threading.Event) -> None:
+        """Take notifications as they arrive, until the connection is lost or the listener stopped."""
+        pruned = time.monotonic()
+        while not stop.is_set():
+            try:
+                select.select([connection], [], [], FOLLOW_TICK_SECONDS)
+            except (OSError, ValueError, psycopg2.Error):  # its socket is gone: poll() says so below
+                pass
+            with self._lock:
+                if self._listening is not connection or not self._take_notifications():
+                    return
+                if time.monotonic() - pruned > PRUNE_EVERY_SECONDS:
+                    now = dt.datetime.now(dt.UTC)
+                    self._revoked = {sid: at for sid, at in self._revoked.items() if at > now}
+                    pruned = time.monotonic()
