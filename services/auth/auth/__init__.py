@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Flask
 from servicekit.app import create_service_app
-from servicekit.db import Database, request_session
-from servicekit.tokens import TokenVerifier
+from servicekit.db import Database
+from servicekit.tokens import TokenVerifier, verifier_for
 
 from auth.api import blueprints
 from auth.commands import create_staff, rotate_data_key
@@ -16,7 +16,6 @@ from auth.config import Config
 from auth.documents import FileDocumentStore
 from auth.encryption import DataCipher
 from auth.events import contracts
-from auth.sessions import session_is_live
 from auth.signing_keys import LocalKeySource
 
 
@@ -34,11 +33,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def _local_verifier(settings: Config, db: Database) -> TokenVerifier:
-    """auth checks its own tokens against its own tables: keys by kid without HTTP to itself, and a
-    revoked (or expired) session refused at once, before the revocation event comes back from the bus."""
-    keys = LocalKeySource(db, access_token_ttl_seconds=settings.access_token_ttl_seconds,
+def _local_verifier(settings: Config, database: Database) -> TokenVerifier:
+    """auth checks its own tokens with keys from its own table (no HTTP to itself); revocations come from
+    the same per-process denylist as in every service, which auth fills in the very transaction that
+    revokes a session (sessions.revoke_session), so its own API refuses at once."""
+    keys = LocalKeySource(database, access_token_ttl_seconds=settings.access_token_ttl_seconds,
                           leeway_seconds=settings.token_leeway_seconds)
-    return TokenVerifier(keys, issuer=settings.token_issuer, audience=settings.token_audience,
-                         leeway=settings.token_leeway_seconds,
-                         is_revoked=lambda session_id: not session_is_live(request_session(), session_id))
+    return verifier_for(settings, database, keys=keys)

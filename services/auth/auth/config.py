@@ -50,5 +50,8 @@ class Config(Settings):
     purge_batch_size: int = 1000
 
     def __post_init__(self) -> None:
+        if self.access_token_ttl_seconds > self.token_max_lifetime_seconds:  # every service would refuse them
+            raise ConfigError("ACCESS_TOKEN_TTL_SECONDS must not exceed TOKEN_MAX_LIFETIME_SECONDS "
+                              f"({self.token_max_lifetime_seconds})")
         if self.password_reset_code_sender not in CODE_SENDERS:  # fail at start, not at the first reset
             raise ConfigError(f"PASSWORD_RESET_CODE_SENDER must be one of {', '.join(CODE_SENDERS)}")

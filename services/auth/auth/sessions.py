@@ -7,6 +7,7 @@ import uuid
 from servicekit.errors import NotFound
 from servicekit.events import publish
 from servicekit.pagination import keyset_page
+from servicekit.tokens import deny_session
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,11 +15,16 @@ from auth.models import Device
 
 
 def revoke_session(session: Session, device: Device, reason: str) -> None:
-    """End a session (and so every token of it); publishes `auth.session.revoked`. Does not commit."""
+    """End a session (and so every token of it); publishes `auth.session.revoked`. Does not commit.
+
+    auth's own denylist gets the session in the same transaction (every other service's gets it
+    from the event), so auth refuses the session's tokens from the commit on.
+    """
     if device.revoked_at is not None:
         return
     device.revoked_at = dt.datetime.now(dt.UTC)
     device.revoke_reason = reason
+    deny_session(session, session_id=device.id, user_id=device.user_id, revoked_at=device.revoked_at)
     publish(session, "auth.session.revoked", {"session_id": device.id, "user_id": device.user_id,
                                               "revoked_at": device.revoked_at, "reason": reason})
 
@@ -33,12 +39,6 @@ def revoke_all_sessions(session: Session, user_id: uuid.UUID, reason: str, *,
     for device in devices:
         revoke_session(session, device, reason)
     return len(devices)
-
-
-def session_is_live(session: Session, session_id: uuid.UUID) -> bool:
-    """Whether a session exists, is not revoked and has not expired (auth's own token check)."""
-    device = session.get(Device, session_id)
-    return device is not None and device.revoked_at is None and device.expires_at > dt.datetime.now(dt.UTC)
 
 
 def list_sessions(session: Session, user_id: uuid.UUID, *, current_session_id: uuid.UUID, limit: int,

@@ -84,10 +84,12 @@ def _token_pair(session: Session, settings: Config, cipher: DataCipher, device: 
 def _access_token(session: Session, settings: Config, cipher: DataCipher, device: Device, user: User) -> str:
     kid, key = current_signing_key(session, cipher, rotation_days=settings.signing_key_rotation_days)
     now = dt.datetime.now(dt.UTC)
+    # A token never outlives its session: an expired session needs no revocation to refuse its tokens.
+    expires_at = min(now + dt.timedelta(seconds=settings.access_token_ttl_seconds), device.expires_at)
     claims = {
         "sub": str(user.id), "sid": str(device.id), "roles": list(user.roles), "verified": user.verified,
         "aud": settings.token_audience, "iss": settings.token_issuer, "iat": now, "nbf": now,
-        "exp": now + dt.timedelta(seconds=settings.access_token_ttl_seconds), "jti": uuid.uuid4().hex,
+        "exp": expires_at, "jti": uuid.uuid4().hex,
     }
     return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
 

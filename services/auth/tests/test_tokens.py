@@ -78,7 +78,19 @@ def test_a_refresh_token_of_an_expired_session_is_refused(client, app, new_user)
                         .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
 
     assert refresh(client, user.refresh_token).status_code == 401
-    assert client.get("/api/auth/me", headers=user.headers).status_code == 401
+
+
+def test_an_access_token_never_outlives_its_session(client, database, new_user):
+    user = new_user()
+    ends = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=60)
+    with database.transaction() as session:
+        session.execute(sa.update(Device).where(Device.id == uuid.UUID(user.session_id)).values(expires_at=ends))
+
+    refreshed = refresh(client, user.refresh_token)
+
+    assert refreshed.status_code == 200
+    claims = jwt.decode(refreshed.json["access_token"], options={"verify_signature": False})
+    assert claims["exp"] <= ends.timestamp()
 
 
 # --- signing keys and the JWKS ---------------------------------------------------------------
