@@ -81,6 +81,14 @@ def test_every_service_serves_its_openapi_document_through_the_gateway(gateway, 
     assert "openapi" in response.json()
 
 
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_serves_its_asyncapi_document_through_the_gateway(gateway, service):
+    response = gateway.get(f"/api/{service}/asyncapi.json")
+
+    assert response.status_code == 200
+    assert response.json()["asyncapi"].startswith("3.")
+
+
 @pytest.mark.parametrize("path", ["/", "/no-such-thing", "/api/no-such-service/things"])
 def test_an_unknown_path_is_a_404_problem_from_the_gateway(gateway, path):
     assert_problem(gateway.get(path), 404)

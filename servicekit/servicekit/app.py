@@ -3,8 +3,8 @@
 It wires, in one place: JSON logs and request ids, ProxyFix for the configured
 number of trusted proxy hops, the database, token verification, flask-smorest
 with the OpenAPI document at /api/<service>/openapi.json and docs at
-/api/<service>/docs (every blueprint mounted at /api/<service>), health and
-readiness, the problem+json error funnel, input guards, and the CLI commands
+/api/<service>/docs (every blueprint mounted at /api/<service>), the AsyncAPI
+document of its events at /api/<service>/asyncapi.json, health and readiness, the problem+json error funnel, input guards, and the CLI commands
 (`migrate`, `dead-letters`).
 """
 from __future__ import annotations

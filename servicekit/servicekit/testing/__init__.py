@@ -9,6 +9,9 @@ each other's events.
     bus        the bus namespace, event_probe, running_worker(app, handlers)
     tokens     token_issuer (real EdDSA tokens, a JWKS over HTTP), caller
     contract   ServiceContract, the tests every service passes
+    event_contracts      example payloads from a producer's schema, what a consumer's schema refuses,
+                         AsyncAPI validation (tests/test_event_contracts.py, ServiceContract)
+    openapi_conformance  schemathesis over every operation of an app (ServiceContract)
 """
 from servicekit.testing.bus import (EventProbe, amqp_url, bus_consumers, bus_namespace, delete_namespace, event_probe,
                                     running_worker)
