@@ -112,8 +112,9 @@ class JWKSClient:
             response = self._http.get(self.url, timeout=self.timeout)
             response.raise_for_status()
             documents = response.json().get("keys", [])
-        except (requests.RequestException, ValueError) as exc:
-            log.warning("JWKS fetch failed", extra={"url": self.url, "error": str(exc)})
+            outages.up("JWKS")
+        except (requests.RequestException, ValueError, AttributeError) as exc:  # AttributeError: not a JSON object
+            outages.down("JWKS", exc)  # logged once per outage, not once per refetch
             if not self._keys:
                 raise ServiceUnavailable("token verification keys are unavailable") from exc
             return

@@ -189,4 +189,4 @@ def test_the_worker_purges_every_interval(app, handlers, running_worker, databas
 
     running_worker(app, handlers, tasks=[purge_task(settings)])
 
-    wait_until(lambda: not kept(session, MfaChallenge, [dead]), message="the worker's purge")
+    assert wait_until(lambda: not kept(session, MfaChallenge, [dead]), message="the worker's purge")
