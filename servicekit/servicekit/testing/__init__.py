@@ -7,7 +7,7 @@ each other's events.
 
     databases  fresh databases; migrated_app(create_app); settings, database, session of the app under test
     bus        the bus namespace, event_probe, running_worker(app, handlers)
-    tokens     token_issuer (real EdDSA tokens, a JWKS over HTTP), caller
+    tokens     token_issuer (real EdDSA tokens, a JWKS over HTTP), caller, staff_caller
     contract   ServiceContract, the tests every service passes
     event_contracts      example payloads from a producer's schema, what a consumer's schema refuses,
                          AsyncAPI validation (tests/test_event_contracts.py, ServiceContract)
@@ -18,11 +18,11 @@ from servicekit.testing.bus import (EventProbe, amqp_url, bus_consumers, bus_nam
 from servicekit.testing.contract import ServiceContract
 from servicekit.testing.databases import (DatabaseFactory, database, databases, migrated_app, pg_admin_url, session,
                                           settings, settings_overrides)
-from servicekit.testing.tokens import TokenIssuer, caller, token_issuer
+from servicekit.testing.tokens import TokenIssuer, caller, staff_caller, token_issuer
 from servicekit.testing.waiting import wait_until
 
 __all__ = [
     "DatabaseFactory", "EventProbe", "ServiceContract", "TokenIssuer", "amqp_url", "bus_consumers", "bus_namespace",
     "caller", "database", "databases", "delete_namespace", "event_probe", "migrated_app", "pg_admin_url",
-    "running_worker", "session", "settings", "settings_overrides", "token_issuer", "wait_until",
+    "running_worker", "session", "settings", "settings_overrides", "staff_caller", "token_issuer", "wait_until",
 ]

@@ -57,6 +57,13 @@ class ServiceContract:
         assert reports == [], "answers that the OpenAPI document does not describe (schemathesis):\n\n" + \
             "\n\n".join(reports)
 
+    def test_every_answer_to_staff_matches_its_openapi_document(self, app, staff_caller):
+        """The staff operations, which a plain user only ever sees refuse with 403, reached by staff."""
+        _, headers = staff_caller
+        reports = nonconforming_answers(app, self.service, headers, session_ending=self.session_ending_operations)
+        assert reports == [], "answers to staff that the OpenAPI document does not describe (schemathesis):\n\n" + \
+            "\n\n".join(reports)
+
     def test_an_unknown_path_is_a_problem_json_404(self, app):
         response = app.test_client().get(f"/api/{self.service}/no-such-thing")
         assert response.status_code == 404

@@ -89,6 +89,13 @@ def caller(token_issuer) -> tuple[uuid.UUID, dict[str, str]]:
     return user_id, {"Authorization": f"Bearer {token_issuer.issue(user_id)}"}
 
 
+@pytest.fixture
+def staff_caller(token_issuer) -> tuple[uuid.UUID, dict[str, str]]:
+    """(user id, headers) of a signed-in staff member; a service that issues its own tokens overrides this."""
+    user_id = uuid.uuid4()
+    return user_id, {"Authorization": f"Bearer {token_issuer.issue(user_id, roles=('user', 'staff'))}"}
+
+
 @pytest.fixture(scope="session")
 def token_issuer() -> Iterator[TokenIssuer]:
     issuer = TokenIssuer()

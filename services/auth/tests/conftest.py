@@ -128,6 +128,13 @@ def caller(new_user):
 
 
 @pytest.fixture
+def staff_caller(new_staff):
+    """A real signed-in staff member, for the contract's staff pass."""
+    staff = new_staff()
+    return uuid.UUID(staff.id), staff.headers
+
+
+@pytest.fixture
 def cipher(app):
     """The app's data cipher, for calling the domain directly."""
     return context_of(app).resources["cipher"]
