@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
-from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -34,16 +33,6 @@ from servicekit.problems import register_error_handlers
 from servicekit.whoami import whoami_blueprint
 
 request_log = logging.getLogger("servicekit.request")
-
-
-class JSONProvider(DefaultJSONProvider):
-    """Flask's JSON, where a document nested too deeply to parse is unreadable input (400), not a crash."""
-
-    def loads(self, s, **kwargs):
-        try:
-            return super().loads(s, **kwargs)
-        except RecursionError:
-            raise ValueError("JSON nested too deeply") from None
 
 
 def create_service_app(settings: Settings, package_dir: Path, blueprints: Iterable[Blueprint] = (),
@@ -64,7 +53,6 @@ def create_service_app(settings: Settings, package_dir: Path, blueprints: Iterab
     service = settings.service
     configure_logging(service, settings.log_level)
     app = Flask(service)
-    app.json = JSONProvider(app)
     app.config.update(
         TESTING=settings.testing,
         MAX_CONTENT_LENGTH=settings.max_body_bytes,

@@ -24,7 +24,8 @@ from servicekit.worker import PeriodicTask
 from sqlalchemy import Select, delete, or_, select
 
 from auth.config import Config
-from auth.models import Device, MfaChallenge, PasswordReset, RefreshToken, SentCode, SpentChallenge
+from auth.models import (Device, MfaChallenge, PasswordReset, RefreshToken, SentCode, SpentChallenge,
+                         SpentKeyChallenge)
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ def _dead_rows(settings: Config, now: dt.datetime) -> dict[str, tuple[type, Sele
         "mfa_challenges": (MfaChallenge, select(MfaChallenge.id).where(
             or_(MfaChallenge.expires_at < cutoff, MfaChallenge.used_at < cutoff))),
         "spent_challenges": (SpentChallenge, select(SpentChallenge.id).where(SpentChallenge.expires_at < now)),
+        "spent_key_challenges": (SpentKeyChallenge,
+                                 select(SpentKeyChallenge.id).where(SpentKeyChallenge.expires_at < now)),
         "password_resets": (PasswordReset, select(PasswordReset.id).where(PasswordReset.expires_at < cutoff)),
         "sent_codes": (SentCode, select(SentCode.id).where(SentCode.created_at < code_cutoff)),
     }

@@ -133,9 +133,10 @@ def _read_challenge(secret_key: str, challenge: str, *, user_id: uuid.UUID,
 
 
 def _spend_challenge(session: Session, challenge_id: uuid.UUID, expires_at: dt.datetime, now: dt.datetime) -> None:
-    """Record the challenge as used, in the caller's transaction; `Invalid` if it already was."""
-    # An expired challenge is refused before it gets here, so its record is no longer needed.
-    session.execute(sa.delete(SpentKeyChallenge).where(SpentKeyChallenge.expires_at < now))
+    """Record the challenge as used, in the caller's transaction; `Invalid` if it already was.
+
+    (The worker's purge forgets it once it has expired: an expired challenge is refused anyway.)
+    """
     spent = session.execute(insert(SpentKeyChallenge).values(id=challenge_id, expires_at=expires_at)
                             .on_conflict_do_nothing().returning(SpentKeyChallenge.id)).first()
     if spent is None:

@@ -173,9 +173,10 @@ def _period(since: dt.datetime | None, until: dt.datetime | None) -> list[Column
 
 # --- a credential check on record (2FA changes, password change) ----------------------------
 
-WRONG_FIELD_MESSAGES = {"password": "the password is not correct",
-                        "current_password": "is wrong",
-                        "code": "the code is not valid or was already used"}
+# The wrong field: (the problem's detail, the field's message).
+WRONG_FIELD_MESSAGES = {"password": ("the password is not correct", "the password is not correct"),
+                        "current_password": ("the current password is wrong", "is wrong"),
+                        "code": ("the code is not valid or was already used",) * 2}
 
 
 def check_on_record(session: Session, settings: Config, *, user, client: ClientOrigin, kind: str,
@@ -196,8 +197,7 @@ def check_on_record(session: Session, settings: Config, *, user, client: ClientO
     if wrong is not None:
         settle_attempt(session, attempt, user_id=user.id,
                        failure_reason=BAD_2FA_CODE if wrong == "code" else BAD_PASSWORD)
-        message = WRONG_FIELD_MESSAGES[wrong]
-        return Invalid(message if wrong != "current_password" else "the current password is wrong",
-                       errors={wrong: [message]})
+        detail, message = WRONG_FIELD_MESSAGES[wrong]
+        return Invalid(detail, errors={wrong: [message]})
     settle_attempt(session, attempt, user_id=user.id)
     return None

@@ -11,7 +11,7 @@ from servicekit.testing import wait_until
 from auth import create_app
 from auth.housekeeping import purge_expired, purge_task
 from auth.models import (Device, LoginAttempt, MfaChallenge, PasswordReset, RefreshToken, SentCode, SpentChallenge,
-                         User)
+                         SpentKeyChallenge, User)
 
 RETENTION = dt.timedelta(days=1)
 RESET_TTL = dt.timedelta(minutes=15)
@@ -125,6 +125,15 @@ def test_a_spent_proof_of_work_challenge_goes_as_soon_as_it_expires(database, se
     assert kept(session, SpentChallenge, [valid, expired]) == {valid}
 
 
+def test_a_spent_key_registration_challenge_goes_as_soon_as_it_expires(database, session, settings, now):
+    valid, expired = add(database, SpentKeyChallenge(id=uuid.uuid4(), expires_at=now + dt.timedelta(minutes=5)),
+                         SpentKeyChallenge(id=uuid.uuid4(), expires_at=now - dt.timedelta(seconds=1)))
+
+    purge_expired(database, settings, now=now)
+
+    assert kept(session, SpentKeyChallenge, [valid, expired]) == {valid}
+
+
 def test_password_resets_and_their_codes_go_past_expiry_and_retention(database, session, settings, user_id, now,
                                                                        long_ago, lately):
     resets = add(database, *(PasswordReset(user_id=user_id, method="code", expires_at=expires_at)
@@ -177,8 +186,8 @@ def test_a_backlog_goes_in_bounded_batches_each_in_its_own_transaction(database,
     with deletes_per_transaction(database.engine, "mfa_challenges") as transactions:
         purged = purge_expired(database, settings, now=now, batch_size=2)
 
-    assert purged == {"refresh_tokens": 0, "mfa_challenges": 5, "spent_challenges": 0, "password_resets": 0,
-                      "sent_codes": 0}
+    assert purged == {"refresh_tokens": 0, "mfa_challenges": 5, "spent_challenges": 0, "spent_key_challenges": 0,
+                      "password_resets": 0, "sent_codes": 0}
     assert [deletes for deletes in transactions if deletes] == [[2], [2], [1]]
     assert kept(session, MfaChallenge, backlog) == set()
 
