@@ -3,8 +3,9 @@
 - Errors are documented as they are sent: `application/problem+json` with `ProblemSchema`
   (every 4xx/5xx `alt_response`, the default error and the 422 of invalid arguments).
 - One guard for all input parsed by `@blp.arguments` (JSON, query, form, files,
-  headers): a NUL character anywhere is a 422 naming the field (PostgreSQL cannot
-  store it, and no legitimate text contains it), a time whose UTC offset PostgreSQL
+  headers): a NUL character or an unpaired UTF-16 surrogate (JSON's "\ud800") anywhere
+  is a 422 naming the field (PostgreSQL cannot store either, UTF-8 cannot even encode
+  the second, and no legitimate text contains them), a time whose UTC offset PostgreSQL
   cannot store (16 hours or more; Python allows up to 24) is a 422 naming the field,
   and JSON nested too deeply to parse is a 400, like any other unreadable body.
 """
@@ -14,6 +15,7 @@ import datetime as dt
 import functools
 import http
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,7 +30,8 @@ from servicekit import tokens
 from servicekit.problems import PROBLEM_JSON, handle_http_exception
 
 NUL = "\x00"
-NUL_MESSAGE = "must not contain a NUL character"
+NUL_MESSAGE = "must not contain a NUL character or an unpaired surrogate"
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL, and surrogates (in a str, only unpaired ones exist)
 # How a response that carries Retry-After documents it: `alt_response(503, ..., headers=RETRY_AFTER)`.
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "required": True,
                                "schema": {"type": "integer", "minimum": 0}}}
@@ -58,7 +61,7 @@ class ArgumentsParser(FlaskParser):
             self._handle_invalid_json_error(json.JSONDecodeError("nested too deeply", "", 0), req)
 
     def pre_load(self, location_data, *, schema, req, location):
-        refused = _fields_with_nul(location_data)
+        refused = _fields_unstorable(location_data)
         if refused:
             raise ma.ValidationError({name: [NUL_MESSAGE] for name in refused})
         return location_data
@@ -71,27 +74,27 @@ class ArgumentsParser(FlaskParser):
         return super().parse(schema, req, validate=validators, **kwargs)
 
 
-def _fields_with_nul(data: Any) -> list[str]:
-    """The top-level names under which a NUL character hides (in a key, a value or a file name)."""
+def _fields_unstorable(data: Any) -> list[str]:
+    """The top-level names under which a NUL or a lone surrogate hides (in a key, a value or a file name)."""
     data = getattr(data, "data", data)  # webargs' MultiDictProxy wraps the request's MultiDict
     if isinstance(data, MultiDict):
         items = data.items(multi=True)
     elif isinstance(data, Mapping):
         items = data.items()
     elif isinstance(data, list):
-        return ["_schema"] if any(_contains_nul(item) for item in data) else []
+        return ["_schema"] if any(_contains_unstorable(item) for item in data) else []
     else:
-        return ["_schema"] if _contains_nul(data) else []
-    return sorted({str(key).replace(NUL, "\\0") for key, value in items if _contains_nul(key) or _contains_nul(value)})
+        return ["_schema"] if _contains_unstorable(data) else []
+    return sorted({str(key).replace(NUL, "\\0") for key, value in items if _contains_unstorable(key) or _contains_unstorable(value)})
 
 
-def _contains_nul(value: Any) -> bool:
+def _contains_unstorable(value: Any) -> bool:
     # Iterative: the JSON may be as deep as the parser allowed.
     pending = [value]
     while pending:
         item = pending.pop()
         if isinstance(item, str):
-            if NUL in item:
+            if _UNSTORABLE.search(item):
                 return True
         elif isinstance(item, dict):
             pending.extend(item.keys())

@@ -75,11 +75,21 @@ def assert_problem(response, status):
     {"name": "ok", "tags": ["fine", "a\x00b"]},
     {"name": "ok", "extra": {"deep": {"deeper": ["\x00"]}}},
     {"name": "ok", "extra": {"key\x00": 1}},
+    {"name": "lone \ud800 surrogate"},
+    {"name": "ok", "tags": ["\udfff"]},
 ])
 def test_a_nul_character_anywhere_in_a_json_body_is_a_422_naming_the_field(guarded, body):
     errors = assert_problem(guarded.post("/api/test/echo/word", json=body), 422)["errors"]
 
     assert any("NUL" in " ".join(messages) for messages in errors.values())
+
+
+def test_a_lone_surrogate_in_raw_json_is_a_422_naming_the_field(guarded):
+    body = '{"name": "ab\\ud800"}'  # valid JSON whose string Python decodes to an unpaired surrogate
+
+    errors = assert_problem(guarded.post("/api/test/echo/word", data=body, content_type="application/json"), 422)
+
+    assert set(errors["errors"]) == {"name"}
 
 
 def test_a_nul_character_in_the_query_or_a_form_is_a_422(guarded):
