@@ -19,6 +19,7 @@ import select
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -264,10 +265,30 @@ def deny_session(session: Session, *, session_id: uuid.UUID, user_id: uuid.UUID 
 
     The `auth.session.revoked` consumer calls it in every service; auth calls it in the transaction
     that revokes, so its own API refuses at once instead of when the event comes back. The insert's
-    NOTIFY tells every API process of the service on commit; a repeat changes nothing.
+    NOTIFY tells every API process of the service on commit; a repeat changes nothing. The process
+    that commits also adds the session to its own denylist at the commit, so its next request refuses
+    the token even before its listener has received the notification.
     """
     session.execute(insert(revoked_sessions).values(session_id=session_id, user_id=user_id, revoked_at=revoked_at)
                     .on_conflict_do_nothing())
+    session.info.setdefault(_DENIED_HERE, []).append((session.get_bind(), session_id))
+
+
+_DENIED_HERE = "servicekit.denied_sessions"  # session.info key: (engine, session id) denied in its transaction
+_DENYLISTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine -> this process's RevokedSessions
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _remember_denied_sessions(session: Session) -> None:
+    for bind, session_id in session.info.pop(_DENIED_HERE, ()):
+        denylist = _DENYLISTS.get(getattr(bind, "engine", bind))
+        if denylist is not None:
+            denylist.remember(session_id)
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_denied_sessions(session: Session) -> None:
+    session.info.pop(_DENIED_HERE, None)
 
 
 def session_is_revoked(session: Session, session_id: uuid.UUID) -> bool:
@@ -335,6 +356,13 @@ class RevokedSessions:
         self._inherited: list = []          # see _start_once_per_process
         # An app's end (tests dispose its engine) ends its listener too; a later check starts it again.
         sa.event.listen(database.engine, "engine_disposed", lambda _engine: self.stop())
+        _DENYLISTS[database.engine] = self
+
+    def remember(self, session_id: uuid.UUID) -> None:
+        """Count a session this process just revoked (committed) at once, before its notification comes."""
+        with self._lock:
+            if self._listening is not None:  # otherwise every check asks the database, which has it
+                self._revoked[session_id] = dt.datetime.now(dt.UTC) + self._window
 
     def __call__(self, session_id: uuid.UUID) -> bool:
         """Whether the session is revoked."""

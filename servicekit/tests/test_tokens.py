@@ -377,12 +377,40 @@ def test_a_session_revoked_by_another_connection_is_refused_as_soon_as_the_revoc
     assert statements == []  # known from the NOTIFY, not by asking the database
 
 
+def test_a_session_this_process_revokes_is_refused_by_its_next_request_without_waiting_for_the_notify(
+        app, client, token_issuer):
+    session_id = uuid.uuid4()
+    token = token_issuer.issue(session_id=session_id)
+    listening(app, client, token_issuer)
+    with denylist_of(app)._lock:  # the listener hears nothing more: only the committing process knows
+        denylist_of(app)._listening.cursor().execute("UNLISTEN *")
+
+    revoke(app, session_id)
+
+    assert_refused(client.get(ME, headers=bearer(token)))
+    assert denylist_of(app).listening
+
+
+def test_a_revocation_rolled_back_refuses_nothing(app, client, token_issuer):
+    session_id = uuid.uuid4()
+    token = token_issuer.issue(session_id=session_id)
+    listening(app, client, token_issuer)
+
+    with context_of(app).db.session() as session:
+        deny_session(session, session_id=session_id, user_id=None, revoked_at=dt.datetime.now(dt.UTC))
+        session.rollback()
+        session.commit()  # a later commit of the same session must not count the abandoned revocation
+
+    assert client.get(ME, headers=bearer(token)).status_code == 200
+
+
 def test_a_revocation_the_listener_missed_is_refused_once_it_has_reconnected(app, client, token_issuer, session):
     missed, later = uuid.uuid4(), uuid.uuid4()
     old_pids = listening(app, client, token_issuer)
     with context_of(app).db.transaction() as silent:  # committed without its NOTIFY, as if the listener were away
         silent.execute(sa.text("ALTER TABLE revoked_sessions DISABLE TRIGGER revoked_sessions_notify"))
-        deny_session(silent, session_id=missed, user_id=None, revoked_at=dt.datetime.now(dt.UTC))
+        # Inserted as another process would (deny_session would tell this process's denylist directly).
+        silent.execute(revoked_sessions.insert().values(session_id=missed, revoked_at=dt.datetime.now(dt.UTC)))
         silent.execute(sa.text("ALTER TABLE revoked_sessions ENABLE TRIGGER revoked_sessions_notify"))
     assert client.get(ME, headers=bearer(token_issuer.issue(session_id=missed))).status_code == 200
 
