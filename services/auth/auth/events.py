@@ -6,10 +6,12 @@ are auth's AsyncAPI document (/api/auth/asyncapi.json). Events carry no secrets
 and no contact data (no email, no phone, no password material).
 
 Consumes (DESIGN.md): social.moderation.action_taken (a "ban"/"unban" of a user bans or
-unbans the account). Every worker also keeps the revoked-session denylist (servicekit).
+unbans the account, a "suspend" suspends it for the action's duration). Every worker also
+keeps the revoked-session denylist (servicekit).
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 
@@ -17,7 +19,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from servicekit.errors import NotFound
 from servicekit.events import EventContracts, EventHandlers
 
-from auth.moderation import apply_ban, apply_unban
+from auth.moderation import apply_ban, apply_suspension, apply_unban
 
 handlers = EventHandlers()
 contracts = EventContracts("auth", handlers)
@@ -117,7 +119,7 @@ class KeyRevoked(Schema):
     deactivated_at = fields.AwareDateTime(required=True)
 
 
-# --- social.moderation.action_taken: bans decided by social's moderation -------------
+# --- social.moderation.action_taken: bans and suspensions decided by social's moderation
 
 class ModerationActionSchema(Schema):
     """The part of social's moderation event that auth acts on (social owns the payload)."""
@@ -131,20 +133,43 @@ class ModerationActionSchema(Schema):
     reason = fields.String(load_default=None, allow_none=True)
     notes = fields.String(load_default=None, allow_none=True)
     actor_id = fields.UUID(load_default=None, allow_none=True)
+    duration = fields.Integer(load_default=None, allow_none=True)  # seconds; social sends it with a "suspend"
 
 
 @handlers.on("social.moderation.action_taken", schema=ModerationActionSchema)
 def on_moderation_action_taken(session, event) -> None:
-    """Ban or unban the user a moderation action names; other actions are not auth's concern."""
+    """Ban, unban or suspend the user a moderation action names; other actions are not auth's concern."""
     action = ModerationActionSchema().load(event.payload)
-    if action["target_type"] != "user" or action["action"] not in ("ban", "unban"):
+    if action["target_type"] != "user" or action["action"] not in ("ban", "unban", "suspend"):
         return
     user_id = uuid.UUID(action["target_id"])  # not a UUID: a malformed event, dead-lettered after retries
     try:
         if action["action"] == "ban":
             reason = action["reason"] or action["notes"] or "banned by moderation"
             apply_ban(session, user_id, reason=reason, actor_id=action["actor_id"])
-        else:
+        elif action["action"] == "unban":
             apply_unban(session, user_id, actor_id=action["actor_id"])
-    except NotFound:  # no such account here: nothing to ban, and retrying will not change that
+        else:
+            _suspend(session, event, user_id, action["duration"])
+    except NotFound:  # no such account here: nothing to act on, and retrying will not change that
         log.warning("moderation action for an unknown user", extra={"user_id": str(user_id), "event_id": str(event.id)})
+
+
+def _suspend(session, event, user_id: uuid.UUID, duration: int | None) -> None:
+    """Suspend for `duration` seconds from when staff decided, so a late delivery does not make it last longer."""
+    end = _suspension_end(event.occurred_at, duration)
+    if end is None:  # retrying would not give it a duration: say so and let the queue move on
+        log.warning("moderation suspend without a usable duration ignored",
+                    extra={"user_id": str(user_id), "event_id": str(event.id), "duration": duration})
+        return
+    apply_suspension(session, user_id, until=end)
+
+
+def _suspension_end(decided_at: dt.datetime, duration: int | None) -> dt.datetime | None:
+    """When a suspension of `duration` seconds from `decided_at` ends; None if it has no such end."""
+    if duration is None or duration < 1:
+        return None
+    try:
+        return decided_at + dt.timedelta(seconds=duration)
+    except OverflowError:  # beyond the calendar: no suspension could end then
+        return None

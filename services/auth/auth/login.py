@@ -1,7 +1,7 @@
 """Signing in: password, then (when 2FA is on) a second factor, then a session with tokens.
 
 Every refusal answers the same `InvalidCredentials` 401 (unknown user, bad password,
-throttled, locked, banned), so the answer says nothing about whether an account
+throttled, locked, banned, suspended), so the answer says nothing about whether an account
 exists or is locked; the real reason goes to the login log. A checked password
 costs the same argon2 work whether or not the account exists.
 """
@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 from auth.accounts import find_user_for_login, hash_password, password_needs_rehash, verify_nothing, verify_password
 from auth.config import Config
 from auth.encryption import DataCipher
-from auth.login_activity import (BAD_2FA_CODE, BAD_PASSWORD, BANNED, UNKNOWN_USER, Standing, record_attempt,
-                                 settle_attempt, standing)
+from auth.login_activity import (BAD_2FA_CODE, BAD_PASSWORD, BANNED, SUSPENDED, UNKNOWN_USER, Standing,
+                                 record_attempt, settle_attempt, standing)
 from auth.models import MfaChallenge, User
+from auth.moderation import is_suspended
 from auth.tokens import issue_tokens
 from auth.totp import verify_second_factor
 
@@ -41,7 +42,8 @@ def log_in(session: Session, settings: Config, cipher: DataCipher, *, login: str
     user = find_user_for_login(session, login)
     user_id = user.id if user else None
     attempt = record_attempt(session, username=login, client=client, user_id=user_id)
-    refusal = _refusal(standing(session, settings, username=login, user_id=user_id, ip=client.ip), user, password)
+    verdict = standing(session, settings, username=login, user_id=user_id, ip=client.ip)
+    refusal = _refusal(session, verdict, user, password)
     if refusal is not None:
         settle_attempt(session, attempt, user_id=user_id, failure_reason=refusal)
     elif user.totp_enabled:
@@ -59,7 +61,7 @@ def log_in(session: Session, settings: Config, cipher: DataCipher, *, login: str
     return result
 
 
-def _refusal(verdict: Standing, user: User | None, password: str) -> str | None:
+def _refusal(session: Session, verdict: Standing, user: User | None, password: str) -> str | None:
     """Why to refuse (None: don't). A throttled or locked attempt is refused without a check; any other
     costs the same argon2 work whatever the reason."""
     if verdict.refusal is not None:
@@ -69,8 +71,21 @@ def _refusal(verdict: Standing, user: User | None, password: str) -> str | None:
         return UNKNOWN_USER
     if not password_ok:
         return BAD_PASSWORD
+    return _barred(session, user)
+
+
+def _barred(session: Session, user: User) -> str | None:
+    """BANNED or SUSPENDED while the account may not sign in, else None.
+
+    The account is read again under a lock held to the commit: a ban or suspension being
+    decided meanwhile is waited for and seen, or waits for this sign-in's new session and
+    revokes it with the others. Either way no session outlives the decision.
+    """
+    session.refresh(user, with_for_update={"read": True, "key_share": True})
     if user.banned_at is not None:
         return BANNED
+    if is_suspended(user, dt.datetime.now(dt.UTC)):
+        return SUSPENDED
     return None
 
 
@@ -103,8 +118,11 @@ def _second_step_refusal(session: Session, settings: Config, cipher: DataCipher,
     if not _usable(challenge):
         return _mfa_step_over(), BAD_2FA_CODE
     verdict = standing(session, settings, username=user.username, user_id=user.id, ip=client.ip)
-    if verdict.locked or user.banned_at is not None:
-        return InvalidCredentials(), verdict.refusal if verdict.locked else BANNED
+    if verdict.locked:
+        return InvalidCredentials(), verdict.refusal
+    barred = _barred(session, user)
+    if barred is not None:
+        return InvalidCredentials(), barred
     try:
         verify_second_factor(session, cipher, user, code)
     except Unauthorized as wrong_code:

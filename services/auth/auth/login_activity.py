@@ -23,9 +23,12 @@ from auth.config import Config
 from auth.models import LoginAttempt
 
 # Failure reasons, as recorded. THROTTLED and LOCKED are refusals without a check of the credentials.
-UNKNOWN_USER, BAD_PASSWORD, BAD_2FA_CODE, LOCKED, BANNED, THROTTLED = (
-    "unknown_user", "bad_password", "bad_2fa_code", "locked", "banned", "throttled")
-NOT_GUESSES = (LOCKED, THROTTLED)  # refusals that checked nothing: they neither count nor extend a lock
+UNKNOWN_USER, BAD_PASSWORD, BAD_2FA_CODE, LOCKED, BANNED, SUSPENDED, THROTTLED = (
+    "unknown_user", "bad_password", "bad_2fa_code", "locked", "banned", "suspended", "throttled")
+# Refusals that are no wrong guess — they checked nothing (locked, throttled), or came after the right
+# password (banned, suspended) — neither count towards a lock nor extend one: a user retrying during a
+# short suspension is not locked out after it.
+NOT_GUESSES = (LOCKED, THROTTLED, BANNED, SUSPENDED)
 
 
 def record_attempt(session: Session, *, username: str, client: ClientOrigin, kind: str = "login",

@@ -31,6 +31,8 @@ class User(Base):
     verified: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     banned_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     ban_reason: Mapped[str | None] = mapped_column(Text)
+    # Sign-in is refused until then; a time in the past is a suspension that has ended by itself.
+    suspended_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)      # Fernet-encrypted
     totp_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)      # last accepted time step (no replay)

@@ -1,11 +1,14 @@
-"""Staff and bans: the staff role, and bans that staff (or social's moderation) decide.
+"""Staff, bans and suspensions: the staff role, bans that staff (or social's moderation) decide,
+and suspensions that social's moderation decides.
 
-A banned user cannot sign in and loses every session.
+A banned user cannot sign in and loses every session. A suspended user likewise, until
+the suspension ends by itself: sign-in compares the time, so no job has to lift it.
 
 `ban_user` / `unban_user` are the staff's commands (they commit); `apply_ban` /
 `apply_unban` are the rules they share with the consumer of
-`social.moderation.action_taken`, which runs them inside its own transaction. Both are
-idempotent, so a repeated moderation action changes nothing and publishes nothing.
+`social.moderation.action_taken`, which runs them (and `apply_suspension`) inside its own
+transaction. All are idempotent, so a repeated moderation action changes nothing and
+publishes nothing.
 """
 from __future__ import annotations
 
@@ -72,6 +75,26 @@ def apply_unban(session: Session, user_id: uuid.UUID, *, actor_id: uuid.UUID | N
     publish(session, "auth.user.unbanned",
             {"user_id": user.id, "unbanned_at": dt.datetime.now(dt.UTC), "actor_id": actor_id})
     return user
+
+
+def apply_suspension(session: Session, user_id: uuid.UUID, *, until: dt.datetime) -> User:
+    """Suspend a user until `until`: sign-in refused until then, every session revoked now. Does not commit.
+
+    A longer suspension replaces a shorter one; a shorter one, or one already over, changes
+    nothing, so a repeated or late action is harmless. A ban is left as it is: should it be
+    lifted while the suspension runs, the suspension still holds.
+    """
+    user = _locked_user(session, user_id)
+    if until <= dt.datetime.now(dt.UTC) or (user.suspended_until is not None and user.suspended_until >= until):
+        return user
+    user.suspended_until = until
+    revoke_all_sessions(session, user.id, "suspended")
+    return user
+
+
+def is_suspended(user: User, at: dt.datetime) -> bool:
+    """Whether a suspension of the user is running at `at`."""
+    return user.suspended_until is not None and user.suspended_until > at
 
 
 def _locked_user(session: Session, user_id: uuid.UUID) -> User:

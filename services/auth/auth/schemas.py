@@ -142,9 +142,9 @@ class LoginAttemptSchema(Schema):
     ip = fields.String(dump_only=True, allow_none=True)
     user_agent = fields.String(dump_only=True, allow_none=True)
     success = fields.Boolean(dump_only=True, allow_none=True, metadata={"description": "null while being checked"})
-    # Every reason recorded: login_activity's, tokens' (reuse) and password_reset's (its code step).
+    # Every reason recorded: login_activity's, login's (suspended), tokens' (reuse), password_reset's (code step).
     failure_reason = fields.String(dump_only=True, allow_none=True, metadata={
-        "enum": ["unknown_user", "bad_password", "bad_2fa_code", "locked", "banned", "throttled",
+        "enum": ["unknown_user", "bad_password", "bad_2fa_code", "locked", "banned", "suspended", "throttled",
                  "refresh_token_reused", "bad_code", "expired", "reset_used", "too_many_codes"]})
     session_id = fields.UUID(dump_only=True, allow_none=True)
 
@@ -321,9 +321,12 @@ class BanSchema(Schema):
 
 
 class BanStateSchema(Schema):
-    """A user's ban state."""
+    """A user's ban state, and the end of their latest suspension."""
 
     user_id = fields.UUID(attribute="id", dump_only=True)
     banned = fields.Function(lambda user: user.banned_at is not None, dump_only=True)
     banned_at = fields.AwareDateTime(dump_only=True, allow_none=True)
     ban_reason = fields.String(dump_only=True, allow_none=True)
+    suspended_until = fields.AwareDateTime(dump_only=True, allow_none=True, metadata={
+        "description": "When the user's suspension (decided by moderation) ends or ended; null if never "
+                       "suspended. Sign-in is refused until then."})

@@ -90,9 +90,10 @@ def test_the_verified_flag_and_roles_come_from_the_account(client, app, new_user
 
 # --- refusals look alike ---------------------------------------------------------------------
 
-def test_unknown_user_bad_password_locked_and_banned_all_get_the_same_answer(client, app, new_user):
-    bad_password_user, locked_user, banned_user = new_user(), new_user(), new_user()
+def test_unknown_user_bad_password_locked_banned_and_suspended_all_get_the_same_answer(client, app, new_user):
+    bad_password_user, locked_user, banned_user, suspended_user = new_user(), new_user(), new_user(), new_user()
     set_user(app, banned_user.id, banned_at=dt.datetime.now(dt.UTC), ban_reason="spam")
+    set_user(app, suspended_user.id, suspended_until=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
     lockout_after = context_of(app).settings.login_lockout_after
     for _ in range(lockout_after):
         assert log_in(client, locked_user.username, "wrong password").status_code == 401
@@ -102,6 +103,7 @@ def test_unknown_user_bad_password_locked_and_banned_all_get_the_same_answer(cli
         "bad_password": answer(log_in(client, bad_password_user.username, "wrong password")),
         "locked": answer(log_in(client, locked_user.username, locked_user.password)),
         "banned": answer(log_in(client, banned_user.username, banned_user.password)),
+        "suspended": answer(log_in(client, suspended_user.username, suspended_user.password)),
     }
 
     assert answers["unknown_user"][0] == 401
@@ -109,6 +111,7 @@ def test_unknown_user_bad_password_locked_and_banned_all_get_the_same_answer(cli
     assert all(seen == answers["unknown_user"] for seen in answers.values()), answers
     assert attempts_of(app, locked_user.username)[-1].failure_reason == "locked"
     assert attempts_of(app, banned_user.username)[-1].failure_reason == "banned"
+    assert attempts_of(app, suspended_user.username)[-1].failure_reason == "suspended"
     assert attempts_of(app, bad_password_user.username)[-1].failure_reason == "bad_password"
 
 

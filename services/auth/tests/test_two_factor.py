@@ -1,5 +1,6 @@
 """TOTP 2FA: setup, confirm, the second factor at sign-in (no replay), recovery codes, disable."""
 import base64
+import datetime as dt
 import hashlib
 import time
 import types
@@ -10,7 +11,7 @@ import pyotp
 import pytest
 from servicekit.errors import Unauthorized
 from servicekit.testing import wait_until
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from auth.models import LoginAttempt, RecoveryCode, User
 from auth.totp import verify_second_factor
@@ -201,6 +202,23 @@ def test_sign_in_accepts_a_recovery_code_once(client, user_with_2fa):
     second = log_in(client, user)
     assert client.post("/api/auth/login/2fa", json={"mfa_token": second.json["mfa_token"],
                                                     "code": code}).status_code == 401
+
+
+def test_a_user_suspended_between_password_and_code_cannot_finish_signing_in(client, user_with_2fa, session):
+    user = user_with_2fa.user
+    started = log_in(client, user)
+    session.execute(update(User).where(User.id == uuid.UUID(user.id))
+                    .values(suspended_until=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)))
+    session.commit()
+
+    finished = client.post("/api/auth/login/2fa", json={"mfa_token": started.json["mfa_token"],
+                                                        "code": user_with_2fa.recovery_codes[0]})
+
+    assert finished.status_code == 401
+    assert finished.json["title"] == "Invalid credentials"
+    last = session.scalars(select(LoginAttempt).where(LoginAttempt.user_id == uuid.UUID(user.id))
+                           .order_by(LoginAttempt.id.desc()).limit(1)).one()
+    assert (last.kind, last.failure_reason) == ("2fa", "suspended")
 
 
 # --- recovery codes and disable ------------------------------------------------------------
