@@ -75,7 +75,10 @@ def _flatten(errors: Mapping[Any, Any], prefix: str = "") -> list[tuple[str, str
 
 
 def _example(field: fields.Field, name: str, sparse: bool) -> Any:
-    """A JSON value `field` loads. A field type without an example fails loudly: add one here."""
+    """A JSON value `field` loads: its declared `metadata={"example": ...}` (a pattern needs one), else one
+    made for its type. A field type without an example fails loudly: add one here."""
+    if "example" in field.metadata:
+        return field.metadata["example"]
     for validator in field.validators:
         if isinstance(validator, validate.OneOf):
             return next(iter(validator.choices))
