@@ -12,12 +12,14 @@ each has its own loopback source address, as separate devices would.
 """
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import itertools
 import json
 import os
 import random
 import subprocess
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -153,3 +155,79 @@ def request_log() -> Callable[..., dict[str, Any]]:
                           message=f"{service} to log request {request_id}")
 
     return find
+
+
+# --- accounts, made as a client and an operator would ---------------------------------------
+
+def solve(challenge: dict) -> dict:
+    """What a client does before registering: find a nonce with enough leading zero bits."""
+    token, difficulty = challenge["token"], challenge["difficulty"]
+    for nonce in itertools.count():
+        if int.from_bytes(hashlib.sha256(f"{token}:{nonce}".encode()).digest(), "big") >> (256 - difficulty) == 0:
+            return {"token": token, "nonce": str(nonce)}
+
+
+def bearer(access_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {access_token}"}
+
+
+class Account:
+    """A registered account and the device (a gateway client from its own address) it uses."""
+
+    def __init__(self, client: GatewayClient, details: dict[str, str], user_id: str) -> None:
+        self.client, self.details, self.id = client, details, user_id
+        self.headers: dict[str, str] = {}  # the bearer header of the latest sign_in()
+
+    @property
+    def username(self) -> str:
+        return self.details["username"]
+
+    def log_in(self) -> requests.Response:
+        return self.client.post("/api/auth/login", json={"username": self.details["username"],
+                                                         "password": self.details["password"]})
+
+    def sign_in(self) -> dict[str, Any]:
+        """Sign in (asserting it works): the tokens; `headers` carries the new access token."""
+        response = self.log_in()
+        assert response.status_code == 200, response.text
+        self.headers = bearer(response.json()["access_token"])
+        return response.json()
+
+
+def _new_account_details() -> dict[str, str]:
+    tag = uuid.uuid4()
+    username = f"t{tag.hex[:12]}"
+    return {"username": username, "email": f"{username}@journey.test", "phone": f"+4420{tag.int % 10**8:08d}",
+            "password": f"Journey-{tag.hex[12:28]}"}
+
+
+@pytest.fixture
+def new_account(new_client) -> Callable[[], Account]:
+    """`new_account()`: a new account registered through the gateway (proof of work solved)."""
+    def make() -> Account:
+        client, details = new_client(), _new_account_details()
+        challenge = client.post("/api/auth/challenge")
+        assert challenge.status_code == 201, challenge.text
+        registered = client.post("/api/auth/register", json={**details, "challenge": solve(challenge.json())})
+        assert registered.status_code == 201, registered.text
+        return Account(client, details, registered.json()["id"])
+    return make
+
+
+@pytest.fixture
+def staff(new_client) -> tuple[GatewayClient, dict[str, str]]:
+    """(client, headers) of a staff account made the operator's way (`flask --app auth create-staff`), signed in."""
+    details = _new_account_details()
+    env = {**os.environ, **_env_file(DEV / "env" / "auth.env")}
+    subprocess.run([str(ROOT / ".venv" / "bin" / "flask"), "--app", "auth", "create-staff",
+                    "--username", details["username"], "--email", details["email"], "--phone", details["phone"],
+                    "--password-stdin"], input=details["password"] + "\n", text=True, env=env, check=True,
+                   capture_output=True)
+    account = Account(new_client(), details, "")
+    account.sign_in()
+    return account.client, account.headers
+
+
+def _env_file(path: Path) -> dict[str, str]:
+    lines = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#"))
+    return {key: value for key, value in lines}

@@ -95,20 +95,22 @@ def test_an_unknown_path_is_a_404_problem_from_the_gateway(gateway, path):
 
 
 def test_a_body_over_one_megabyte_is_refused_with_a_413_problem(gateway):
-    response = gateway.post("/api/social/reports", data=b"x" * (ONE_MEGABYTE + 1),
+    response = gateway.post("/api/social/friend-requests", data=b"x" * (ONE_MEGABYTE + 1),
                             headers={"Content-Type": "application/octet-stream"})
 
     assert_problem(response, 413)
 
 
-def test_an_upload_over_one_megabyte_reaches_the_service(gateway, request_log):
+@pytest.mark.parametrize("method, path", [("POST", "/api/messaging/attachments"), ("POST", "/api/social/reports"),
+                                          ("PUT", "/api/social/profiles/me/avatar")])
+def test_an_upload_over_one_megabyte_reaches_the_service(gateway, request_log, method, path):
     request_id = fresh_request_id()
 
-    response = gateway.post("/api/messaging/attachments", data=b"x" * (3 * ONE_MEGABYTE),
-                            headers={"Content-Type": "application/octet-stream", "X-Request-ID": request_id})
+    response = gateway.request(method, path, data=b"x" * (3 * ONE_MEGABYTE),
+                               headers={"Content-Type": "application/octet-stream", "X-Request-ID": request_id})
 
-    logged = request_log("messaging", request_id)
-    assert logged["path"] == "/api/messaging/attachments"
+    logged = request_log(path.split("/")[2], request_id)
+    assert logged["path"] == path
     # The client gets the service's own answer: not a 413, and not a 502 from a broken pipe
     # when the service answers before reading the body.
     assert response.status_code == logged["status"] < 500

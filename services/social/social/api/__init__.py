@@ -1,6 +1,8 @@
 """The social service's resources: one flask-smorest Blueprint per resource."""
 from __future__ import annotations
 
-from servicekit.api import Blueprint
+from social.api import (admin_reports, avatars, blocks, friend_requests, friends, notifications, profiles, reports,
+                        search)
 
-blueprints: list[Blueprint] = []
+blueprints = [module.blp for module in (profiles, avatars, search, friend_requests, friends, blocks, notifications,
+                                        reports, admin_reports)]
