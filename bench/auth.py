@@ -12,61 +12,13 @@ Options: --seconds S per phase, --clients N concurrent clients, --users U accoun
 from __future__ import annotations
 
 import argparse
-import hashlib
-import http.client
-import itertools
-import json
 import os
-import statistics
 import threading
 import time
-import uuid
-from urllib.parse import urlsplit
 
-GATEWAY = urlsplit(os.environ.get("BEYOU_GATEWAY_URL", "http://127.0.0.1:8080"))
-_addresses = (f"127.0.{a}.{b}" for a in range(10, 250) for b in range(1, 255))
-_address_lock = threading.Lock()
+from _loadgen import Client, Gateway, call, quantile, register
 
-
-def fresh_address() -> str:
-    with _address_lock:
-        return next(_addresses)
-
-
-class Client:
-    """A keep-alive HTTP connection to the gateway from one source address."""
-
-    def __init__(self, address: str | None = None) -> None:
-        self.conn = http.client.HTTPConnection(GATEWAY.hostname, GATEWAY.port or 80, timeout=30,
-                                               source_address=(address or fresh_address(), 0))
-
-    def call(self, method: str, path: str, body: dict | None = None, token: str | None = None):
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self.conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
-        response = self.conn.getresponse()
-        data = response.read()
-        return response.status, (json.loads(data) if data else None)
-
-
-def solve(challenge: dict) -> dict:
-    token, difficulty = challenge["token"], challenge["difficulty"]
-    for nonce in itertools.count():
-        if int.from_bytes(hashlib.sha256(f"{token}:{nonce}".encode()).digest(), "big") >> (256 - difficulty) == 0:
-            return {"token": token, "nonce": str(nonce)}
-
-
-def register(client: Client) -> dict:
-    tag = uuid.uuid4()
-    user = {"username": f"bench{tag.hex[:10]}", "password": f"Bench-{tag.hex[10:30]}"}
-    status, challenge = client.call("POST", "/api/auth/challenge")
-    assert status == 201, (status, challenge)
-    status, body = client.call("POST", "/api/auth/register", {
-        **user, "email": f"{user['username']}@bench.test", "phone": f"+1555{tag.int % 10**7:07d}",
-        "challenge": solve(challenge)})
-    assert status == 201, (status, body)
-    return user
+GATEWAY = Gateway.from_environment()
 
 
 def run_phase(name: str, seconds: float, clients: int, make_worker) -> None:
@@ -96,10 +48,9 @@ def run_phase(name: str, seconds: float, clients: int, make_worker) -> None:
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
-    ms = sorted(x * 1000 for x in latencies)
-    q = statistics.quantiles(ms, n=100) if len(ms) >= 2 else [float("nan")] * 99
+    ms = [x * 1000 for x in latencies]
     print(f"{name}: {len(ms) / elapsed:,.1f} req/s over {elapsed:.1f}s ({clients} clients), "
-          f"p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms, errors {errors[0]}")
+          f"p50 {quantile(ms, 50):.1f} ms, p99 {quantile(ms, 99):.1f} ms, errors {errors[0]}")
 
 
 def main() -> None:
@@ -109,21 +60,21 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=8)
     args = parser.parse_args()
 
-    users = [register(Client()) for _ in range(args.users)]
-    print(f"auth benchmark through {GATEWAY.geturl()}: {args.users} accounts, {args.clients} clients, "
+    users = [register(GATEWAY).credentials for _ in range(args.users)]
+    print(f"auth benchmark through {GATEWAY.url}: {args.users} accounts, {args.clients} clients, "
           f"{args.seconds:.0f}s per phase, on {os.cpu_count()} cores")
 
     def login_worker(i):
         user = users[i % len(users)]
 
         def login():  # a fresh address per login: the strict login zone allows 20/min per address
-            status, _ = Client().call("POST", "/api/auth/login", user)
+            status, _ = call(GATEWAY, "POST", "/api/auth/login", user)
             return status == 200
         return login
     run_phase("login (argon2id)", args.seconds, args.clients, login_worker)
 
     def refresh_worker(i):
-        client = Client()
+        client = Client(GATEWAY)
         _, tokens = client.call("POST", "/api/auth/login", users[i % len(users)])
         state = {"refresh": tokens["refresh_token"]}
 
@@ -136,7 +87,7 @@ def main() -> None:
     run_phase("token refresh", args.seconds, args.clients, refresh_worker)
 
     def me_worker(i):
-        client = Client()
+        client = Client(GATEWAY)
         _, tokens = client.call("POST", "/api/auth/login", users[i % len(users)])
 
         def me():

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Benchmarks (`make bench`): every bench/*.py script, run with the project's
 # python and the test environment (.dev/env/test.env: database admin URL, broker
-# URL, gateway URL). Each script prints its own figures. Fails if a script fails
-# or if there is none. Scripts that go through the gateway need the native stack:
-# it is started if it is not running, and then stopped again (apps only).
+# URL, gateway URL), except modules whose name starts with "_" (bench/_loadgen.py):
+# those are code the scripts share, not benchmarks. Each script prints its own
+# figures. Fails if a script fails or if there is none. Scripts that go through the
+# gateway need the native stack: it is started if it is not running, and then
+# stopped again (apps only).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -14,7 +16,7 @@ cd "$ROOT"
 . "$ENVDIR/test.env"
 
 shopt -s nullglob
-scripts=(bench/*.py)
+scripts=(bench/[!_]*.py)
 [[ ${#scripts[@]} -gt 0 ]] || die "no benchmark scripts in bench/"
 
 started_stack=0
