@@ -14,7 +14,7 @@ from auth.api import blueprints
 from auth.commands import create_staff, rotate_data_key
 from auth.config import Config
 from auth.documents import FileDocumentStore
-from auth.encryption import DataCipher
+from servicekit.encryption import DataCipher
 from auth.events import contracts
 from auth.signing_keys import LocalKeySource
 

@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from auth.documents import DocumentStore
-from auth.encryption import DataCipher
+from servicekit.encryption import DataCipher
 from auth.models import SigningKey, User, VerificationRequest
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from auth.accounts import find_user_for_login, hash_password, password_needs_rehash, verify_nothing, verify_password
 from auth.config import Config
-from auth.encryption import DataCipher
+from servicekit.encryption import DataCipher
 from auth.login_activity import (BAD_2FA_CODE, BAD_PASSWORD, BANNED, SUSPENDED, UNKNOWN_USER, Standing,
                                  record_attempt, settle_attempt, standing)
 from auth.models import MfaChallenge, User

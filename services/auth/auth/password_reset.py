@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from auth.accounts import find_user_for_login, hash_password, validate_new_password
 from auth.code_senders import code_sender
 from auth.config import Config
-from auth.encryption import DataCipher
+from servicekit.encryption import DataCipher
 from auth.login_activity import LOCKED, UNKNOWN_USER, record_attempt, settle_attempt
 from auth.models import LoginAttempt, PasswordReset, User
 from auth.sessions import revoke_all_sessions

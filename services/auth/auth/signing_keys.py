@@ -22,7 +22,7 @@ from servicekit.tokens import InvalidToken
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import Session
 
-from auth.encryption import DataCipher
+from servicekit.encryption import DataCipher
 from auth.models import SigningKey
 
 _CREATION_LOCK = 0x61757468_6b657973  # "authkeys": the advisory lock id guarding key creation

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auth.config import Config
-from auth.encryption import DataCipher
+from servicekit.encryption import DataCipher
 from auth.login_activity import record_attempt, settle_attempt
 from auth.models import Device, RefreshToken, User
 from auth.sessions import revoke_session

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from auth.accounts import get_account, verify_password
 from auth.config import Config
-from auth.encryption import DataCipher
+from servicekit.encryption import DataCipher
 from auth.login_activity import check_on_record
 from auth.models import PasswordReset, RecoveryCode, User
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from auth.documents import DocumentStore
-from auth.encryption import DataCipher
+from servicekit.encryption import DataCipher
 from auth.models import User, VerificationRequest
 
 # Magic bytes of the accepted document types, and the content type each is served with.

@@ -1,4 +1,5 @@
-"""Encryption of data at rest (TOTP secrets, signing keys, identity documents).
+"""Encryption of data at rest (auth: TOTP secrets, signing keys, identity documents; messaging: standard
+messages and attachments).
 
 MultiFernet over DATA_KEYS: the first key encrypts, every key decrypts, so a
 new key is rolled in by putting it first and `rotate`-ing stored values.
