@@ -95,6 +95,17 @@ class ModerationActionTaken(Schema):
     taken_at = fields.AwareDateTime(required=True)
 
 
+# --- notifications ----------------------------------------------------------------------
+
+@contracts.publishes("social.notifications.changed", version=1)
+class NotificationsChanged(Schema):
+    """A user's unread notification count changed (a notification arrived, or some were read): messaging's
+    live stream tells the user's open clients. A count, never the notification's content."""
+
+    user_id = fields.UUID(required=True)
+    unread = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
 # --- consumed: auth ----------------------------------------------------------------------
 
 class _Consumed(Schema):

@@ -4,7 +4,9 @@ Every notification has a cause (`kind`, `source_id`: the event's id, or the frie
 request's / report's id); the unique index on (user, kind, source) makes producing it
 again — a redelivered event, a retried command — a no-op. None is created from
 someone the recipient blocked (or who blocked them). The unread count is one count
-over a partial index of unread rows: the hottest read of the platform.
+over a partial index of unread rows: the hottest read of the platform. Every change of
+it (a notification created, some marked read) publishes `social.notifications.changed`
+with the new count, in the same transaction: messaging's live stream shows it.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from servicekit.errors import NotFound
+from servicekit.events import publish
 from servicekit.pagination import keyset_page
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
@@ -37,7 +40,15 @@ def notify(session: Session, user_id: uuid.UUID, kind: str, *, source_id: uuid.U
         user_id=user_id, kind=kind, source_id=source_id, actor_id=actor_id, subject_type=subject_type,
         subject_id=subject_id, data={key: value for key, value in (data or {}).items() if value is not None},
     ).on_conflict_do_nothing(index_elements=["user_id", "kind", "source_id"]).returning(Notification.id))
-    return created.first() is not None
+    if created.first() is None:
+        return False
+    _announce_count(session, user_id)
+    return True
+
+
+def _announce_count(session: Session, user_id: uuid.UUID) -> None:
+    """Publish the user's unread count as it stands in this transaction (messaging's stream shows it live)."""
+    publish(session, "social.notifications.changed", {"user_id": user_id, "unread": unread_count(session, user_id)})
 
 
 def list_notifications(session: Session, user_id: uuid.UUID, *, unread_only: bool, limit: int,
@@ -67,9 +78,11 @@ def unread_count(session: Session, user_id: uuid.UUID) -> int:
 
 def mark_read(session: Session, user_id: uuid.UUID, notification_id: uuid.UUID) -> sa.Row:
     """Mark one of the user's notifications read (again is harmless); someone else's is `NotFound`."""
-    session.execute(sa.update(Notification).where(
+    marked = session.execute(sa.update(Notification).where(
         Notification.id == notification_id, Notification.user_id == user_id, Notification.read_at.is_(None),
-    ).values(read_at=sa.func.now()))
+    ).values(read_at=sa.func.now())).rowcount
+    if marked:
+        _announce_count(session, user_id)
     session.commit()
     row = session.execute(_rows_of(user_id).where(Notification.id == notification_id)).first()
     if row is None:
@@ -83,5 +96,7 @@ def mark_all_read(session: Session, user_id: uuid.UUID, *, up_to: dt.datetime | 
     if up_to is not None:
         query = query.where(Notification.created_at <= up_to)
     marked = session.execute(query.values(read_at=sa.func.now())).rowcount
+    if marked:
+        _announce_count(session, user_id)
     session.commit()
     return marked

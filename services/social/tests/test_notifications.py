@@ -3,6 +3,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from servicekit.tables import outbox
 
 from social.models import Block, Notification
 from social.notifications import notify
@@ -162,3 +163,29 @@ def test_the_unread_count_is_an_index_only_count(database, alice):
             {"id": alice.user_id}).scalars())
     assert "Index Only Scan using ix_notifications_unread" in plan, plan
     assert "Join" not in plan
+
+
+def announced_counts(session, member) -> list[int]:
+    """The unread counts social.notifications.changed announced for `member`, in order."""
+    rows = session.execute(sa.select(outbox.c.envelope).where(outbox.c.event_type == "social.notifications.changed")
+                           .order_by(outbox.c.seq)).scalars()
+    return [e["payload"]["unread"] for e in rows if e["payload"]["user_id"] == str(member.user_id)]
+
+
+def test_every_change_of_the_unread_count_is_announced_with_the_new_count(client, session, alice, bob):
+    first = add(session, alice, actor=bob)
+    add(session, alice, actor=bob)
+    client.post(f"/api/social/notifications/{first}/read", headers=alice.headers)
+    client.post(f"/api/social/notifications/{first}/read", headers=alice.headers)  # already read: no change
+    client.post("/api/social/notifications/read", headers=alice.headers, json={})
+
+    assert announced_counts(session, alice) == [1, 2, 1, 0]
+
+
+def test_a_notification_not_created_announces_nothing(session, alice, bob):
+    source_id = uuid.uuid4()
+    notify(session, alice.user_id, "message.received", source_id=source_id, actor_id=bob.user_id)
+    notify(session, alice.user_id, "message.received", source_id=source_id, actor_id=bob.user_id)
+    session.commit()
+
+    assert announced_counts(session, alice) == [1]
