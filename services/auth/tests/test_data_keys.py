@@ -12,7 +12,7 @@ from servicekit.context import context_of
 from auth import create_app
 from auth.data_keys import Rotation, rotate_data_key
 from auth.documents import FileDocumentStore
-from auth.encryption import DataCipher
+from servicekit.encryption import DataCipher
 from auth.models import SigningKey, User, VerificationRequest
 
 OLD_KEY, NEW_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()
