@@ -12,6 +12,9 @@ each other's events.
     event_contracts      example payloads from a producer's schema, what a consumer's schema refuses,
                          AsyncAPI validation (tests/test_event_contracts.py, ServiceContract)
     openapi_conformance  schemathesis over every operation of an app (ServiceContract)
+    gateway    not loaded with the plugin: gateway_url (the native stack, started if need be), new_client (one
+               loopback address per user), create_staff, for the suites through the gateway; a conftest.py
+               imports them
 """
 from servicekit.testing.bus import (EventProbe, amqp_url, bus_consumers, bus_namespace, delete_namespace, event_probe,
                                     running_worker)

@@ -23,11 +23,11 @@ from typing import Any
 
 from cryptography.fernet import InvalidToken
 from servicekit.db import Database
+from servicekit.encryption import DataCipher, reencrypt_column, under_newest_key
 from sqlalchemy import select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from auth.documents import DocumentStore
-from servicekit.encryption import DataCipher
 from auth.models import SigningKey, User, VerificationRequest
 
 log = logging.getLogger(__name__)
@@ -56,42 +56,10 @@ def rotate_data_key(database: Database, cipher: DataCipher, store: DocumentStore
     }
 
 
-def _reencrypted(cipher: DataCipher, newest: DataCipher, token: bytes) -> bytes | None:
-    """`token` under the newest key, or None if it is under it already; `InvalidToken` if no key opens it."""
-    try:
-        newest.decrypt(token)  # a wrong key fails on the HMAC, before any decryption: cheap
-        return None
-    except InvalidToken:
-        return cipher.rotate(token)
-
-
 def _rotate_column(database: Database, cipher: DataCipher, newest: DataCipher, key: InstrumentedAttribute,
                    value: InstrumentedAttribute, batch_size: int) -> Rotation:
-    counts = Rotation()
-    model = key.class_
-    after: Any = None
-    while True:
-        with database.transaction() as session:
-            query = select(key, value).where(value.is_not(None)).order_by(key).limit(batch_size)
-            rows = session.execute(query if after is None else query.where(key > after)).all()
-            for row_key, token in rows:
-                try:
-                    fresh = _reencrypted(cipher, newest, token)
-                except InvalidToken:
-                    log.warning("no data key opens a stored value", extra={"table": model.__tablename__,
-                                                                           "row": str(row_key)})
-                    counts.unreadable += 1
-                    continue
-                if fresh is None:
-                    counts.current += 1
-                    continue
-                # Only if unchanged since read: a value written meanwhile is under the newest key already.
-                counts.rotated += session.execute(update(model).where(key == row_key, value == token)
-                                                  .values({value: fresh})
-                                                  .execution_options(synchronize_session=False)).rowcount
-        if len(rows) < batch_size:
-            return counts
-        after = rows[-1][0]
+    counts = reencrypt_column(database, cipher, newest, key, value, batch_size=batch_size)
+    return Rotation(rotated=counts.reencrypted, current=counts.current, unreadable=counts.unreadable)
 
 
 def _rotate_documents(database: Database, cipher: DataCipher, newest: DataCipher, store: DocumentStore,
@@ -115,7 +83,7 @@ def _rotate_document(database: Database, cipher: DataCipher, newest: DataCipher,
                      request_id: Any, old_key: str) -> str:
     """Move one request's document under the newest key: rotated, current, unreadable or gone."""
     try:
-        fresh = _reencrypted(cipher, newest, store.get(old_key))
+        fresh = under_newest_key(cipher, newest, store.get(old_key))
     except (KeyError, InvalidToken):
         log.warning("a verification document cannot be read with any data key",
                     extra={"verification_request": str(request_id)})
