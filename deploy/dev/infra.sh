@@ -83,6 +83,7 @@ ensure_secrets() {
     for svc in "${SERVICES[@]}"; do ensure_secret "$(db_password_var "$svc")"; done
     ensure_secret BEYOU_AUTH_SECRET_KEY
     ensure_secret BEYOU_AUTH_DATA_KEY fernet
+    ensure_secret BEYOU_MESSAGING_DATA_KEY fernet
 }
 
 # Settings only one service has (its secrets, its storage), appended to its env file.
@@ -92,6 +93,8 @@ service_extra_env() {
             mkdir -p "$DEV/data/auth/documents" && chmod 700 "$DEV/data/auth/documents"
             printf 'SECRET_KEY=%s\nDATA_KEYS=%s\nDOCUMENTS_DIR=%s\n' "$(secret BEYOU_AUTH_SECRET_KEY)" \
                 "$(secret BEYOU_AUTH_DATA_KEY)" "$DEV/data/auth/documents" ;;
+        messaging)
+            printf 'DATA_KEYS=%s\n' "$(secret BEYOU_MESSAGING_DATA_KEY)" ;;
     esac
 }
 

@@ -13,7 +13,11 @@ SECRETS="$DEV/secrets.env"
 VENV="$ROOT/.venv"
 
 SERVICES=(auth social messaging ledger marketplace)
-declare -A SERVICE_PORT=([auth]=8101 [social]=8102 [messaging]=8103 [ledger]=8104 [marketplace]=8105)
+# The gateway's upstreams: each service's API, and messaging's stream process (GET
+# /api/messaging/stream under gunicorn's gevent worker; gateway/nginx.conf's messaging_stream).
+declare -A SERVICE_PORT=([auth]=8101 [social]=8102 [messaging]=8103 [ledger]=8104 [marketplace]=8105
+                         [messaging_stream]=8113)
+STREAM_PORT=${SERVICE_PORT[messaging_stream]}
 PG_PORT=55432
 AMQP_PORT=5672
 HTTP_PORT="${BEYOU_HTTP_PORT:-8080}"

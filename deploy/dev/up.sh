@@ -23,6 +23,7 @@ require_services() {
 require_free_ports() {
     local svc port taken=()
     for svc in "${SERVICES[@]}"; do port_in_use "${SERVICE_PORT[$svc]}" && taken+=("${SERVICE_PORT[$svc]} ($svc)"); done
+    port_in_use "$STREAM_PORT" && taken+=("$STREAM_PORT (messaging-stream)")
     port_in_use "$HTTP_PORT" && taken+=("$HTTP_PORT (gateway)")
     for port in "${taken[@]}"; do warn "port $port is already in use by another process"; done
     [[ ${#taken[@]} -eq 0 ]] || die "stop whatever holds these ports (another checkout's stack? see its make dev-stop) and retry"
@@ -40,7 +41,8 @@ migrate() {
 }
 
 # .dev/nginx: gateway/nginx.conf listening on loopback only, and upstreams for the
-# native ports. Also the nginx prefix (pid and temp files).
+# native ports (the stream process's with idle connections kept for reuse). Also the
+# nginx prefix (pid and temp files).
 render_gateway() {
     mkdir -p "$NGINX_DIR"
     sed -E "s|^([[:space:]]*)listen 8080 default_server;.*|\1listen 127.0.0.1:$HTTP_PORT default_server;|" \
@@ -52,6 +54,7 @@ render_gateway() {
         for svc in "${SERVICES[@]}"; do
             printf 'upstream %-11s { server 127.0.0.1:%s; }\n' "$svc" "${SERVICE_PORT[$svc]}"
         done
+        printf 'upstream messaging_stream { server 127.0.0.1:%s; keepalive 32; }\n' "$STREAM_PORT"
     } >"$NGINX_DIR/upstreams.conf"
     nginx -t -q -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -e stderr \
         || die "the gateway configuration does not pass nginx -t"
@@ -76,6 +79,9 @@ write_procfile() {
                 --workers 2 --timeout 30 --graceful-timeout 20 "$svc:create_app()"
             procfile_line "$svc-worker" "$svc-worker" "$env" "$VENV/bin/python" -m "$svc.worker"
         done
+        # The live stream: messaging's app under gunicorn's gevent worker (gunicorn_stream.py).
+        procfile_line messaging-stream messaging-stream "$ENVDIR/messaging.env" "$VENV/bin/gunicorn" \
+            -c "$ROOT/services/messaging/gunicorn_stream.py" --bind "127.0.0.1:$STREAM_PORT" "messaging:create_app()"
         procfile_line gateway gateway - nginx -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -e stderr -g 'daemon off;'
     } >"$PROCFILE"
 }
@@ -99,6 +105,10 @@ start_honcho() {
 }
 
 ready() { [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$GATEWAY_URL/api/$1/readyz")" == 200 ]]; }
+# The gateway sends only /api/messaging/stream to the stream process: ask it directly.
+stream_ready() {
+    [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$STREAM_PORT/api/messaging/readyz")" == 200 ]]
+}
 
 show_failure() {
     local name
@@ -116,6 +126,7 @@ wait_until_ready() {
     while :; do
         waiting=()
         for svc in "${SERVICES[@]}"; do ready "$svc" || waiting+=("$svc"); done
+        stream_ready || waiting+=(messaging-stream)
         [[ ${#waiting[@]} -eq 0 ]] && return 0
         if ! live_pid "$RUN/honcho.pid" >/dev/null; then
             show_failure "${waiting[@]}" gateway
@@ -135,6 +146,7 @@ print_urls() {
     for svc in "${SERVICES[@]}"; do
         printf '    %-12s %s/api/%s/   docs: %s/api/%s/docs\n' "$svc" "$GATEWAY_URL" "$svc" "$GATEWAY_URL" "$svc"
     done
+    printf '    %-12s %s/api/messaging/stream (Server-Sent Events)\n' "live stream" "$GATEWAY_URL"
     echo "    logs: make dev-logs (.dev/logs/)   stop: make dev-stop"
 }
 

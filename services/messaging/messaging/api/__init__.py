@@ -1,6 +1,6 @@
 """The messaging service's resources: one flask-smorest Blueprint per resource."""
 from __future__ import annotations
 
-from servicekit.api import Blueprint
+from messaging.api import attachments, conversations, keys, messages, stream
 
-blueprints: list[Blueprint] = []
+blueprints = [module.blp for module in (conversations, messages, keys, attachments, stream)]
