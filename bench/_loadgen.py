@@ -12,7 +12,7 @@ limiter.
 - Client / call: plain HTTP/1.1 requests with JSON bodies, for setting up (and for auth's phases).
 - register / access_token: an account made through auth, proof of work included, and its token.
 - Connection / load: the async load itself, keep-alive connections sending raw requests back to
-  back; get_request builds them.
+  back; get_request and post_request build them.
 - Result, measure_in_rounds (with add_round_options), ratio, quantile: requests/s, p50, p99,
   targets measured in turns.
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import http.client
 import itertools
@@ -133,15 +134,16 @@ def solve(challenge: dict) -> dict:
             return {"token": token, "nonce": str(nonce)}
 
 
-def register(gateway: Gateway) -> Account:
-    """A new account through auth, under a random name (so runs never collide)."""
+def register(gateway: Gateway, solver: Callable[[dict], dict] = solve) -> Account:
+    """A new account through auth, under a random name (so runs never collide). `solver` finds the proof
+    of work (e.g. in a process pool, to register many accounts on every core)."""
     tag = uuid.uuid4()
     user = {"username": f"bench{tag.hex[:10]}", "password": f"Bench-{tag.hex[10:30]}"}
     status, challenge = call(gateway, "POST", "/api/auth/challenge")
     assert status == 201, (status, challenge)
     status, body = call(gateway, "POST", "/api/auth/register", {
         **user, "email": f"{user['username']}@bench.test", "phone": f"+1555{tag.int % 10**7:07d}",
-        "challenge": solve(challenge)})
+        "challenge": solver(challenge)})
     assert status == 201, (status, body)
     return Account(uuid.UUID(body["id"]), user)
 
@@ -167,6 +169,7 @@ class Result:
     latencies_ms: list[float] = field(default_factory=list)
     errors: Counter = field(default_factory=Counter)
     round_rates: list[float] = field(default_factory=list)
+    ok_status: int = 200    # the status of an answer that counts (201 for a request that creates)
 
     @property
     def rate(self) -> float:
@@ -196,6 +199,16 @@ def get_request(gateway: Gateway, path: str, token: str | None = None, request_i
     authorization = f"Authorization: Bearer {token}\r\n" if token else ""
     request_id_header = f"X-Request-ID: {request_id}\r\n" if request_id else ""
     return f"GET {path} HTTP/1.1\r\nHost: {gateway.netloc}\r\n{authorization}{request_id_header}\r\n".encode()
+
+
+def post_request(gateway: Gateway, path: str, body: dict | bytes, token: str | None = None,
+                 request_id: str | None = None) -> bytes:
+    """A POST of a JSON body as the load sends it, built once (as get_request)."""
+    content = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
+    authorization = f"Authorization: Bearer {token}\r\n" if token else ""
+    request_id_header = f"X-Request-ID: {request_id}\r\n" if request_id else ""
+    return (f"POST {path} HTTP/1.1\r\nHost: {gateway.netloc}\r\n{authorization}{request_id_header}"
+            f"Content-Type: application/json\r\nContent-Length: {len(content)}\r\n\r\n").encode() + content
 
 
 class Connection:
@@ -253,7 +266,7 @@ async def load(gateway: Gateway, requests: list[Iterator[bytes]], result: Result
                 connection = None
                 continue
             if start <= time.monotonic() < stop:
-                if status == 200:
+                if status == result.ok_status:
                     result.latencies_ms.append(elapsed_ms)
                 else:
                     result.errors[status] += 1
@@ -267,17 +280,24 @@ async def load(gateway: Gateway, requests: list[Iterator[bytes]], result: Result
 
 
 def measure_in_rounds(gateway: Gateway, requests: dict[str, list[Iterator[bytes]]], seconds: float, rounds: int,
-                      warmup: float, after_each: Callable[[], None] = lambda: None) -> dict[str, Result]:
+                      warmup: float, after_each: Callable[[], None] = lambda: None, *,
+                      ok_status: dict[str, int] | None = None,
+                      around_each: Callable[[str], contextlib.AbstractContextManager] | None = None,
+                      ) -> dict[str, Result]:
     """Each target's figures (by name; `requests` as for load) over `seconds` in all, in `rounds` short
     turns, the targets in a rotating order: whatever else runs on the machine weighs on each alike,
-    and ratio() can compare them round by round. `after_each` runs after every turn."""
+    and ratio() can compare them round by round. `after_each` runs after every turn. `ok_status`: the
+    status that counts, by target, where it is not 200. `around_each(name)`: a context entered around
+    each turn of that target (e.g. to read the server's CPU time before and after)."""
     names = list(requests)
     connections = {name: len(mine) for name, mine in requests.items()}
-    results = {name: Result(name, connections[name], 0.0) for name in names}
+    ok_status = ok_status or {}
+    results = {name: Result(name, connections[name], 0.0, ok_status=ok_status.get(name, 200)) for name in names}
     for turn in range(rounds):
         for name in names[turn % len(names):] + names[:turn % len(names)]:
-            result = Result(name, connections[name], seconds / rounds)
-            asyncio.run(load(gateway, requests[name], result, warmup))
+            result = Result(name, connections[name], seconds / rounds, ok_status=ok_status.get(name, 200))
+            with around_each(name) if around_each else contextlib.nullcontext():
+                asyncio.run(load(gateway, requests[name], result, warmup))
             results[name].add(result)
             after_each()
     return results
