@@ -2,6 +2,7 @@
 import datetime as dt
 import uuid
 
+import pika
 import pytest
 import sqlalchemy as sa
 from servicekit.events import Event, record
@@ -10,9 +11,22 @@ from servicekit.testing import wait_until
 
 from social.models import Block, KnownItem, KnownMessage, Notification, Profile
 
+BUS_TIMEOUT = 30  # seconds an event may take through the relay, the broker and the consumer on a busy machine
+
 
 @pytest.fixture
-def worker(app, handlers, running_worker):
+def worker(app, handlers, running_worker, amqp_url, bus_namespace):
+    """social's worker, on an empty queue: the session's earlier suites (auth's registrations, messaging's
+    messages) left their events in social's queue of the shared test bus, and they are not these tests'."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        channel = connection.channel()
+        channel.queue_declare(f"{bus_namespace}.social", passive=True)
+        channel.queue_purge(f"{bus_namespace}.social")
+    except pika.exceptions.ChannelClosedByBroker:  # no queue yet: nothing to purge
+        pass
+    finally:
+        connection.close()
     running_worker(app, handlers)
 
 
@@ -51,11 +65,11 @@ def test_a_registered_user_gets_one_profile_however_often_the_event_comes(worker
     user_id = uuid.uuid4()
     event = deliver(database, "auth.user.registered",
                     {"user_id": str(user_id), "username": f"new_{user_id.hex[:8]}", "created_at": now()})
-    wait_until(lambda: handled(database, event), message="the registration to be handled")
+    wait_until(lambda: handled(database, event), BUS_TIMEOUT, message="the registration to be handled")
     redeliver(database, event)
     marker = deliver(database, "auth.user.registered",
                      {"user_id": str(uuid.uuid4()), "username": f"m_{uuid.uuid4().hex[:8]}", "created_at": now()})
-    wait_until(lambda: handled(database, marker), message="the event after the redelivered one")
+    wait_until(lambda: handled(database, marker), BUS_TIMEOUT, message="the event after the redelivered one")
 
     with database.session() as session:
         profile = session.get(Profile, user_id)
@@ -69,7 +83,7 @@ def test_verification_and_bans_reach_the_profile(worker, database, new_member):
                        {"user_id": str(member.user_id), "request_id": str(request_id), "decided_at": now()})
     banned = deliver(database, "auth.user.banned", {"user_id": str(member.user_id), "reason": "spam",
                                                      "banned_at": now(), "actor_id": None})
-    wait_until(lambda: handled(database, verified) and handled(database, banned))
+    wait_until(lambda: handled(database, verified) and handled(database, banned), BUS_TIMEOUT)
 
     with database.session() as session:
         profile = session.get(Profile, member.user_id)
@@ -78,7 +92,7 @@ def test_verification_and_bans_reach_the_profile(worker, database, new_member):
 
     unbanned = deliver(database, "auth.user.unbanned", {"user_id": str(member.user_id), "unbanned_at": now(),
                                                          "actor_id": None})
-    wait_until(lambda: handled(database, unbanned))
+    wait_until(lambda: handled(database, unbanned), BUS_TIMEOUT)
     with database.session() as session:
         assert session.get(Profile, member.user_id).banned is False
 
@@ -88,7 +102,7 @@ def test_a_rejected_verification_tells_the_user_why(worker, database, new_member
     event = deliver(database, "auth.user.verification_rejected",
                     {"user_id": str(member.user_id), "request_id": str(uuid.uuid4()), "decided_at": now(),
                      "notes": "the photo is unreadable"})
-    wait_until(lambda: handled(database, event))
+    wait_until(lambda: handled(database, event), BUS_TIMEOUT)
     with database.session() as session:
         notification = session.scalars(sa.select(Notification).where(Notification.source_id == event.id)).one()
     assert (notification.kind, notification.data) == ("verification.rejected", {"notes": "the photo is unreadable"})
@@ -104,11 +118,11 @@ def test_a_message_notifies_each_recipient_once_even_when_redelivered(worker, da
         "message_id": str(message_id), "conversation_id": str(conversation_id), "sender_id": str(sender.user_id),
         "recipient_ids": [str(first.user_id), str(second.user_id), str(blocking.user_id)],
         "created_at": now(), "kind": "standard"})
-    wait_until(lambda: handled(database, event), message="the message event to be handled")
+    wait_until(lambda: handled(database, event), BUS_TIMEOUT, message="the message event to be handled")
     redeliver(database, event)
     marker = deliver(database, "auth.user.registered",
                      {"user_id": str(uuid.uuid4()), "username": f"m_{uuid.uuid4().hex[:8]}", "created_at": now()})
-    wait_until(lambda: handled(database, marker), message="the event after the redelivered one")
+    wait_until(lambda: handled(database, marker), BUS_TIMEOUT, message="the event after the redelivered one")
 
     assert notifications_from(database, event) == sorted(
         [(first.user_id, "message.received", sender.user_id), (second.user_id, "message.received", sender.user_id)],
@@ -131,7 +145,7 @@ def test_marketplace_events_notify_sellers_and_buyers(worker, database, new_memb
     paid = deliver(database, "marketplace.order.paid", order)
     sold = deliver(database, "marketplace.item.sold", {"item_id": str(item_id), "seller_id": str(seller.user_id),
                                                        "buyer_id": str(buyer.user_id), "order_id": str(order_id)})
-    wait_until(lambda: all(handled(database, e) for e in (listed, placed, paid, sold)))
+    wait_until(lambda: all(handled(database, e) for e in (listed, placed, paid, sold)), BUS_TIMEOUT)
 
     assert notifications_from(database, placed) == [(seller.user_id, "order.placed", buyer.user_id)]
     assert notifications_from(database, paid) == [(buyer.user_id, "order.paid", None)]
