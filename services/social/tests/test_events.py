@@ -5,9 +5,11 @@ import uuid
 import pika
 import pytest
 import sqlalchemy as sa
+from servicekit.context import context_of
 from servicekit.events import Event, record
 from servicekit.tables import inbox, outbox
 from servicekit.testing import wait_until
+from servicekit.worker import check_heartbeat, heartbeat_file
 
 from social.models import Block, KnownItem, KnownMessage, Notification, Profile
 
@@ -28,6 +30,10 @@ def worker(app, handlers, running_worker, amqp_url, bus_namespace):
     finally:
         connection.close()
     running_worker(app, handlers)
+    # Deliver nothing before the relay and the consumer are connected and the queue bound.
+    settings = context_of(app).settings
+    wait_until(lambda: check_heartbeat(heartbeat_file(settings), settings.worker_heartbeat_max_age_seconds)[0],
+               BUS_TIMEOUT, message="the worker to be connected")
 
 
 def deliver(database, event_type, payload) -> Event:
