@@ -31,8 +31,9 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -311,3 +312,26 @@ def add_round_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=float, default=0.3)
     parser.add_argument("--connections", default="16,64",
                         type=lambda text: [int(n) for n in text.split(",") if n.strip()])
+
+
+def service_durations(log: Path, log_offset: int, request_ids: Mapping[str, str],
+                      ok_status: Mapping[str, int] | None = None) -> dict[str, list[float]]:
+    """The duration_ms a service logged (servicekit's request log, one JSON line each, in `log` from
+    `log_offset` on) for each target's successful requests, found by their X-Request-ID: what the
+    service itself spent, without the gateway and the load generator. A target succeeds with
+    `ok_status[name]`, 200 by default."""
+    durations: dict[str, list[float]] = {name: [] for name in request_ids}
+    names = {request_id: name for name, request_id in request_ids.items()}
+    with log.open("rb") as lines:
+        lines.seek(log_offset)
+        for line in lines:
+            if b"duration_ms" not in line:
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            name = names.get(entry.get("request_id"))
+            if name is not None and entry.get("status") == (ok_status or {}).get(name, 200):
+                durations[name].append(float(entry["duration_ms"]))
+    return durations

@@ -89,6 +89,7 @@ from _loadgen import (
     fresh_address,
     get_request,
     measure_in_rounds,
+    service_durations,
     post_request,
     quantile,
     ratio,
@@ -471,27 +472,6 @@ class CpuMeter:
         return f"{name} {sum(per[r] for r in ROLES):.2f} ms = {parts}; {MACHINE} {per[MACHINE]:.2f} ms"
 
 
-# --- the service's own view --------------------------------------------------------------
-
-def service_durations(log_offset: int, request_ids: dict[str, str]) -> dict[str, list[float]]:
-    """The duration_ms messaging logged for each target's successful requests (by request id) since `log_offset`."""
-    durations: dict[str, list[float]] = {name: [] for name in request_ids}
-    names = {request_id: name for name, request_id in request_ids.items()}
-    with MESSAGING_LOG.open("rb") as log:
-        log.seek(log_offset)
-        for line in log:
-            if b"duration_ms" not in line:
-                continue
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            name = names.get(entry.get("request_id"))
-            if name is not None and entry.get("status") == CREATES.get(name, 200):
-                durations[name].append(float(entry["duration_ms"]))
-    return durations
-
-
 def synapse_line(results: dict[str, Result]) -> str:
     def times(name: str, synapse: float) -> str:
         return f"{name} {results[name].rate / synapse:.1f}x"
@@ -533,7 +513,8 @@ def measure_requests(standard: list[Conversation], encrypted: list[Conversation]
         print(f"  e2e: {sealed.sealed:,} envelopes sealed ahead in {sealed.sealing_seconds:.1f}s (not timed)"
               + (f", {sealed.replayed:,} REPLAYED (the stock ran out)" if sealed.replayed else ""), flush=True)
         if log_offset is not None:
-            durations = service_durations(log_offset, {name: request_ids[name] for name in TARGETS})
+            durations = service_durations(MESSAGING_LOG, log_offset, {name: request_ids[name] for name in TARGETS},
+                                          ok_status=CREATES)
             print("  at the service (its request log): " + ", ".join(
                 f"{name} p50 {quantile(values, 50):.1f} ms, p99 {quantile(values, 99):.1f} ms"
                 for name, values in durations.items()), flush=True)

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import random
 import time
@@ -50,6 +49,7 @@ from _loadgen import (
     call,
     get_request,
     measure_in_rounds,
+    service_durations,
     quantile,
     ratio,
     register,
@@ -229,23 +229,6 @@ class Target:
                                  i * len(self.paths) // connections, None) for i in range(connections)]
 
 
-def service_durations(log_offset: int, request_ids: dict[str, str]) -> dict[str, list[float]]:
-    """The duration_ms social logged for each target's requests (by request id) since `log_offset`."""
-    durations: dict[str, list[float]] = {name: [] for name in request_ids}
-    names = {request_id: name for name, request_id in request_ids.items()}
-    with SOCIAL_LOG.open("rb") as log:
-        log.seek(log_offset)
-        for line in log:
-            if b"duration_ms" not in line:
-                continue
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            name = names.get(entry.get("request_id"))
-            if name is not None and entry.get("status") == 200:
-                durations[name].append(float(entry["duration_ms"]))
-    return durations
 
 
 def main() -> None:
@@ -293,7 +276,7 @@ def main() -> None:
         if log_offset is None:
             print(f"  at the service: {SOCIAL_LOG.relative_to(ROOT)} not found", flush=True)
             continue
-        durations = service_durations(log_offset, {name: request_ids[name] for name in ("search", "unread-count")})
+        durations = service_durations(SOCIAL_LOG, log_offset, {name: request_ids[name] for name in ("search", "unread-count")})
         print("  at the service (its request log): " + ", ".join(
             f"{name} p50 {quantile(values, 50):.1f} ms, p99 {quantile(values, 99):.1f} ms ({len(values):,} requests)"
             for name, values in durations.items()), flush=True)
