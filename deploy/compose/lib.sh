@@ -15,7 +15,7 @@ export BEYOU_HTTP_PORT=${BEYOU_HTTP_PORT:-8080}
 ENV_SECRETS=(POSTGRES_PASSWORD RABBITMQ_PASSWORD
              AUTH_DB_PASSWORD SOCIAL_DB_PASSWORD MESSAGING_DB_PASSWORD
              LEDGER_DB_PASSWORD MARKETPLACE_DB_PASSWORD
-             AUTH_SECRET_KEY AUTH_DATA_KEYS MESSAGING_DATA_KEYS)
+             AUTH_SECRET_KEY AUTH_DATA_KEYS MESSAGING_DATA_KEYS LEDGER_SIGNING_KEY)
 
 log() { printf '[compose] %s\n' "$*" >&2; }
 die() { printf '[compose] error: %s\n' "$*" >&2; exit 1; }
@@ -70,10 +70,12 @@ compose() {
 }
 
 # A new value for secret $1: *_DATA_KEYS are Fernet keys (url-safe base64 of 32
-# random bytes), everything else 48 hex digits (safe in URLs and config files).
+# random bytes), *_SIGNING_KEY an Ed25519 seed (base64 of 32 random bytes), everything
+# else 48 hex digits (safe in URLs and config files).
 new_secret() {
     case $1 in
         *_DATA_KEYS) head -c 32 /dev/urandom | base64 | tr '+/' '-_' ;;
+        *_SIGNING_KEY) head -c 32 /dev/urandom | base64 ;;
         *) od -An -N24 -tx1 /dev/urandom | tr -d ' \n' ;;
     esac
 }

@@ -66,6 +66,8 @@ ensure_secret() {
     grep -q "^$name=" "$SECRETS" && return 0
     if [[ $kind == fernet ]]; then
         value="$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')"
+    elif [[ $kind == seed ]]; then  # an Ed25519 private key's 32-byte seed, base64
+        value="$(head -c 32 /dev/urandom | base64)"
     else
         value="$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
     fi
@@ -84,6 +86,7 @@ ensure_secrets() {
     ensure_secret BEYOU_AUTH_SECRET_KEY
     ensure_secret BEYOU_AUTH_DATA_KEY fernet
     ensure_secret BEYOU_MESSAGING_DATA_KEY fernet
+    ensure_secret BEYOU_LEDGER_SIGNING_KEY seed
 }
 
 # Settings only one service has (its secrets, its storage), appended to its env file.
@@ -95,6 +98,8 @@ service_extra_env() {
                 "$(secret BEYOU_AUTH_DATA_KEY)" "$DEV/data/auth/documents" ;;
         messaging)
             printf 'DATA_KEYS=%s\n' "$(secret BEYOU_MESSAGING_DATA_KEY)" ;;
+        ledger)
+            printf 'SIGNING_KEY=%s\n' "$(secret BEYOU_LEDGER_SIGNING_KEY)" ;;
     esac
 }
 

@@ -40,6 +40,7 @@ def create_service_app(settings: Settings, package_dir: Path, blueprints: Iterab
                        resources: Mapping[str, Any] | None = None,
                        contracts: EventContracts | None = None,
                        make_verifier: Callable[[Settings, Database], tokens.TokenVerifier] = tokens.verifier_for,
+                       readiness: Callable[[Any], dict[str, str]] | None = None,
                        ) -> Flask:
     """The service's Flask app.
 
@@ -49,6 +50,8 @@ def create_service_app(settings: Settings, package_dir: Path, blueprints: Iterab
     /api/<service>/asyncapi.json is built from them.
     `make_verifier` builds the token verifier: by default keys come from JWKS_URL and
     revocations from the bus-fed denylist (auth, the issuer, passes its own).
+    `readiness(session) -> {name: state}` adds the service's own states to /readyz (any state but
+    "ok" reports it degraded, still serving).
     """
     service = settings.service
     configure_logging(service, settings.log_level)
@@ -72,7 +75,8 @@ def create_service_app(settings: Settings, package_dir: Path, blueprints: Iterab
     db = Database(settings.database_url)
     app.extensions["servicekit"] = ServiceContext(
         settings=settings, db=db, verifier=make_verifier(settings, db), topology=Topology(settings.bus_namespace),
-        package_dir=package_dir, broker_probe=BrokerProbe(settings.amqp_url), resources=dict(resources or {}))
+        package_dir=package_dir, broker_probe=BrokerProbe(settings.amqp_url), resources=dict(resources or {}),
+        readiness=readiness)
 
     api = Api(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})

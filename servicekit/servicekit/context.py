@@ -9,6 +9,7 @@ domain function needs here and passes it in as arguments.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ class ServiceContext:
     package_dir: Path
     broker_probe: Any  # servicekit.health.BrokerProbe
     resources: dict[str, Any] = field(default_factory=dict)
+    # The service's own states reported by /readyz (e.g. the ledger's integrity): (session) -> {name: state};
+    # a state other than "ok" makes the answer "degraded" (still 200: the service keeps serving).
+    readiness: Callable[[Any], dict[str, str]] | None = None
 
 
 @dataclass(frozen=True)

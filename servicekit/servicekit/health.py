@@ -33,6 +33,9 @@ class ReadinessSchema(Schema):
     service = fields.String()
     database = fields.String(metadata={"description": "reachable (else the answer is a 503)"})
     broker = fields.String(metadata={"description": "reachable or unreachable; events wait in the outbox meanwhile"})
+    checks = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "The service's own states (e.g. the ledger's integrity); any but `ok` makes the status "
+                       "`degraded`: the service still serves"})
 
 
 def health_blueprint() -> Blueprint:
@@ -55,10 +58,20 @@ def health_blueprint() -> Blueprint:
             if not _database_reachable(context.db):
                 return problem_response(503, "Service Unavailable", "database unreachable", code="not-ready",
                                         headers={"Retry-After": RETRY_AFTER_SECONDS})
-            return {"status": "ready", "service": context.settings.service, "database": REACHABLE,
-                    "broker": UNREACHABLE if context.broker_probe.problem() else REACHABLE}
+            checks = _service_checks(context)
+            degraded = any(state != "ok" for state in checks.values())
+            return {"status": "degraded" if degraded else "ready", "service": context.settings.service,
+                    "database": REACHABLE, "broker": UNREACHABLE if context.broker_probe.problem() else REACHABLE,
+                    **({"checks": checks} if checks else {})}
 
     return blp
+
+
+def _service_checks(context) -> dict[str, str]:
+    if context.readiness is None:
+        return {}
+    with context.db.session() as session:
+        return context.readiness(session)
 
 
 def _database_reachable(database) -> bool:

@@ -1,11 +1,15 @@
-"""The ledger worker: outbox relay + event consumers.
+"""The ledger worker: outbox relay + event consumers, the sequencer and the scheduled audit.
 
 `python -m ledger.worker` runs it; `python -m ledger.worker --check` reports its health.
+Any number of workers may run: the sequencer's advisory lock lets one of them write at a time.
 """
+from servicekit.context import context_of
 from servicekit.worker import main
 
 from ledger import create_app
 from ledger.events import handlers
+from ledger.tasks import tasks
 
 if __name__ == "__main__":
-    main(create_app, handlers)
+    app = create_app()
+    main(lambda: app, handlers, tasks=tasks(context_of(app).settings))

@@ -1,6 +1,6 @@
 """The ledger service's resources: one flask-smorest Blueprint per resource."""
 from __future__ import annotations
 
-from servicekit.api import Blueprint
+from ledger.api import admin, blocks, checkpoints, entries, proofs, tiles
 
-blueprints: list[Blueprint] = []
+blueprints = [module.blp for module in (checkpoints, entries, proofs, blocks, tiles, admin)]
