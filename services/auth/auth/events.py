@@ -26,6 +26,7 @@ contracts = EventContracts("auth", handlers)
 log = logging.getLogger(__name__)
 
 KEY_PURPOSES = validate.OneOf(["signing", "encryption"])
+FINGERPRINT = validate.Regexp(r"^[0-9a-f]{64}$")  # SHA-256, lowercase hex
 KEY_ALGORITHMS = validate.OneOf(["rsa", "ed25519", "x25519"])
 
 
@@ -101,8 +102,9 @@ class KeyRegistered(Schema):
     """A user registered a public key; it is their active key for its purpose (the previous one is revoked)."""
 
     user_id = fields.UUID(required=True)
-    fingerprint = fields.String(required=True, metadata={
-        "description": "SHA-256 (hex) of the key's DER SubjectPublicKeyInfo."})
+    fingerprint = fields.String(required=True, validate=FINGERPRINT, metadata={
+        "description": "SHA-256 (hex) of the key's DER SubjectPublicKeyInfo.",
+        "example": "6f3d1c9ad0e5b2f4a7c8e1d2b3a4f5e6d7c8b9a0f1e2d3c4b5a6978877665544"})
     purpose = fields.String(required=True, validate=KEY_PURPOSES)
     algorithm = fields.String(required=True, validate=KEY_ALGORITHMS)
     pem = fields.String(required=True, metadata={"description": "The public key, PEM."})
@@ -114,7 +116,8 @@ class KeyRevoked(Schema):
     """A public key is no longer active (kept for verifying what it signed before)."""
 
     user_id = fields.UUID(required=True)
-    fingerprint = fields.String(required=True)
+    fingerprint = fields.String(required=True, validate=FINGERPRINT, metadata={
+        "example": "6f3d1c9ad0e5b2f4a7c8e1d2b3a4f5e6d7c8b9a0f1e2d3c4b5a6978877665544"})
     purpose = fields.String(required=True, validate=KEY_PURPOSES)
     deactivated_at = fields.AwareDateTime(required=True)
 

@@ -55,8 +55,10 @@ class MessageCreated(Schema):
         "description": "e2e: SHA-256 (hex) of the envelope's signed bytes (docs/e2e-envelope.md); standard: "
                        "SHA-256 of the message's salt followed by its UTF-8 text (salted: the ledger is public).",
         "example": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"})
-    signature_fingerprint = fields.String(required=True, allow_none=True, metadata={
-        "description": "Fingerprint of the sender's signing key that signed the message; null if unsigned."})
+    signature_fingerprint = fields.String(required=True, allow_none=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"),
+                                          metadata={
+        "description": "Fingerprint of the sender's signing key that signed the message; null if unsigned.",
+        "example": "6f3d1c9ad0e5b2f4a7c8e1d2b3a4f5e6d7c8b9a0f1e2d3c4b5a6978877665544"})
     created_at = fields.AwareDateTime(required=True)
 
 
