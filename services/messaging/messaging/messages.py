@@ -26,12 +26,16 @@ records) but loses its content and attachments, and is absent from every answer.
 from __future__ import annotations
 
 import base64
+import contextlib
+import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
 import os
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,13 +43,12 @@ from servicekit.encryption import DataCipher
 from servicekit.errors import Conflict, Forbidden, Invalid, NotFound
 from servicekit.events import publish
 from servicekit.pagination import keyset_page
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, aliased
 
-from messaging import keys, read_models
 from messaging.conversations import NO_SUCH_CONVERSATION, participant_conversation, participant_ids
-from messaging.envelope import check_envelope, check_message_signature
-from messaging.models import Attachment, Conversation, Message, Participant
+from messaging.envelope import KeyRecord, check_envelope, check_message_signature
+from messaging.models import Attachment, Block, Conversation, Message, Participant, PublicKey, User
 from messaging.notices import notify_users
 
 log = logging.getLogger(__name__)
@@ -72,58 +75,128 @@ def send_standard(session: Session, cipher: DataCipher, sender_id: uuid.UUID, co
                   body: str, message_id: uuid.UUID | None = None, sender_key: str | None = None,
                   signature: str | None = None, attachment_ids: list[uuid.UUID] = ()) -> dict[str, Any]:
     """Store a plaintext message encrypted at rest, optionally signed by the client; the message as sent."""
-    conversation, everyone = _conversation_to_send_into(session, sender_id, conversation_id)
+    target = _conversation_to_send_into(session, sender_id, conversation_id, signing_key=signature is not None)
     message_id = message_id or uuid.uuid4()
-    _refuse_replay(session, message_id)
-    attachments = _own_attachments(session, sender_id, conversation_id, attachment_ids, e2e=False)
-    if signature is not None:
-        sender_key = _check_standard_signature(session, sender_id, conversation_id, message_id=message_id,
-                                               sender_key=sender_key, signature=signature, body=body)
+    with _replay_refused_first(session, message_id):
+        attachments = _own_attachments(session, sender_id, conversation_id, attachment_ids, e2e=False)
+        if signature is not None:
+            sender_key = check_message_signature(body=body, conversation_id=conversation_id, message_id=message_id,
+                                                 sender_key=sender_key, signature=signature,
+                                                 sender=target.signing_key).sender_key
     text = body.encode()
     salt = os.urandom(SALT_BYTES)
     message = Message(id=message_id, conversation_id=conversation_id, sender_id=sender_id, kind="standard",
                       content=cipher.encrypt(text), content_salt=salt,
                       content_sha256=hashlib.sha256(salt + text).hexdigest(), sender_key=sender_key,
                       signature=signature, attachment_ids=attachments)
-    return _store(session, conversation, everyone, message, body=body)
+    return _store(session, target, message, body=body)
 
 
 def send_e2e(session: Session, sender_id: uuid.UUID, conversation_id: uuid.UUID, *, envelope: dict[str, Any],
              attachment_ids: list[uuid.UUID] = ()) -> dict[str, Any]:
     """Store a signed envelope after checking it against the current participants' keys; the message as sent."""
-    conversation, everyone = _conversation_to_send_into(session, sender_id, conversation_id)
-    checked = check_envelope(envelope, conversation_id=conversation_id,
-                             sender=keys.active_signing_key(session, sender_id),
-                             participants=keys.active_encryption_keys(session, everyone))
-    _refuse_replay(session, checked.message_id)
-    attachments = _own_attachments(session, sender_id, conversation_id, attachment_ids, e2e=True)
+    target = _conversation_to_send_into(session, sender_id, conversation_id, signing_key=True, encryption_keys=True)
+    checked = check_envelope(envelope, conversation_id=conversation_id, sender=target.signing_key,
+                             participants=target.encryption_keys)
+    with _replay_refused_first(session, checked.message_id):
+        attachments = _own_attachments(session, sender_id, conversation_id, attachment_ids, e2e=True)
     message = Message(id=checked.message_id, conversation_id=conversation_id, sender_id=sender_id, kind="e2e",
                       content=json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode(),
                       content_sha256=checked.content_sha256, sender_key=checked.sender_key,
                       attachment_ids=attachments)
-    return _store(session, conversation, everyone, message, envelope=envelope)
+    return _store(session, target, message, envelope=envelope)
 
 
-def _conversation_to_send_into(session: Session, sender_id: uuid.UUID,
-                               conversation_id: uuid.UUID) -> tuple[Conversation, list[uuid.UUID]]:
-    """The conversation, locked (its membership cannot change until the message is stored), and its
-    participants, if the sender may send into it."""
-    conversation = participant_conversation(session, sender_id, conversation_id, lock=True)
-    everyone = participant_ids(session, conversation_id)
-    if sender_id not in everyone:  # removed while this request waited for the lock
+@dataclasses.dataclass(frozen=True)
+class _Target:
+    """A conversation the sender may send into, read under its lock."""
+
+    id: uuid.UUID
+    type: str
+    everyone: list[uuid.UUID]                             # every participant, in id order
+    signing_key: KeyRecord | None                         # the sender's active one, if asked for
+    encryption_keys: dict[uuid.UUID, KeyRecord | None]    # every participant's active one, if asked for
+
+
+def _conversation_to_send_into(session: Session, sender_id: uuid.UUID, conversation_id: uuid.UUID, *,
+                               signing_key: bool = False, encryption_keys: bool = False) -> _Target:
+    """The conversation, locked (its membership cannot change until the message is stored), with its participants
+    and the keys asked for, if the sender may send into it: one statement (two for a group)."""
+    query = _locked_participants(signing_key=signing_key, encryption_keys=encryption_keys)
+    arguments = {"conversation_id": conversation_id, "sender_id": sender_id}
+    rows = session.execute(query, arguments).all()
+    if rows and rows[0].type == "group":
+        # The statement read the participants as they were when it began, which is before it waited for the lock if
+        # it had to; a group's membership changes under that lock, so read them again now that it is held. (A
+        # direct conversation's two participants never change.)
+        rows = session.execute(query, arguments).all()
+    me = next((row for row in rows if row.user_id == sender_id), None)
+    if me is None:
         raise NotFound(NO_SUCH_CONVERSATION)
-    if read_models.is_banned(session, sender_id):
+    if me.banned:
         raise Forbidden("your account is banned")
-    if conversation.type == "direct":
-        other = next((user_id for user_id in everyone if user_id != sender_id), sender_id)
-        if read_models.blocked_between(session, sender_id, other):
-            raise Forbidden("no messages between users when either blocks the other")
-    return conversation, everyone
+    if any(row.blocked for row in rows):
+        raise Forbidden("no messages between users when either blocks the other")
+    return _Target(id=conversation_id, type=me.type, everyone=[row.user_id for row in rows],
+                   signing_key=_key(me, "signing") if signing_key else None,
+                   encryption_keys={row.user_id: _key(row, "encryption") for row in rows} if encryption_keys else {})
 
 
-def _refuse_replay(session: Session, message_id: uuid.UUID) -> None:
-    if session.get(Message, message_id) is not None:
-        raise Conflict(ALREADY_SENT)
+# The send path's statements are built once (building one costs more CPU than PostgreSQL spends running it) and run
+# with their parameters.
+
+@functools.cache
+def _locked_participants(*, signing_key: bool, encryption_keys: bool) -> sa.Select:
+    """One row per participant of `:conversation_id`, locking it, if `:sender_id` takes part in it: the
+    conversation's type, the participant's id, whether they are banned, whether a block stands between them and
+    the sender (in a direct conversation), and if asked for the sender's active signing key and every
+    participant's active encryption key."""
+    sender_id = sa.bindparam("sender_id", type_=sa.Uuid)
+    member, me = aliased(Participant), aliased(Participant)
+    blocked = sa.exists().where(sa.or_(  # read_models.blocked_between, as a column
+        sa.and_(Block.blocker_id == sender_id, Block.blocked_id == member.user_id),
+        sa.and_(Block.blocker_id == member.user_id, Block.blocked_id == sender_id)))
+    query = (sa.select(Conversation.type, member.user_id, sa.func.coalesce(User.banned, False).label("banned"),
+                       sa.case((Conversation.type == "direct", blocked), else_=False).label("blocked"))
+             .join(member, member.conversation_id == Conversation.id)
+             .outerjoin(User, User.user_id == member.user_id))
+    if signing_key:
+        query = _with_active_key(query, member, "signing", member.user_id == sender_id)  # the sender's
+    if encryption_keys:
+        query = _with_active_key(query, member, "encryption")  # everyone's
+    return (query.where(Conversation.id == sa.bindparam("conversation_id"), Conversation.deleted_at.is_(None),
+                        sa.exists().where(me.conversation_id == Conversation.id, me.user_id == sender_id))
+            .order_by(member.user_id).with_for_update(of=Conversation, key_share=True))
+
+
+def _with_active_key(query: sa.Select, member: type[Participant], purpose: str, *only: sa.ColumnElement[bool]
+                     ) -> sa.Select:
+    """`query` with the member's active key of `purpose` (`<purpose>_fingerprint`, `_algorithm`, `_pem`; null if
+    none), for the members `only` names."""
+    key = aliased(PublicKey)
+    return (query.add_columns(key.fingerprint.label(f"{purpose}_fingerprint"),
+                              key.algorithm.label(f"{purpose}_algorithm"), key.pem.label(f"{purpose}_pem"))
+            .outerjoin(key, sa.and_(key.user_id == member.user_id, key.purpose == purpose, key.active, *only)))
+
+
+def _key(row: sa.Row, purpose: str) -> KeyRecord | None:
+    fingerprint = getattr(row, f"{purpose}_fingerprint")
+    if fingerprint is None:
+        return None
+    return KeyRecord(fingerprint=fingerprint, algorithm=getattr(row, f"{purpose}_algorithm"),
+                     pem=getattr(row, f"{purpose}_pem"))
+
+
+@contextlib.contextmanager
+def _replay_refused_first(session: Session, message_id: uuid.UUID) -> Iterator[None]:
+    """Checks that come after the replay check: a replayed id they refuse is still answered 409. The insert itself
+    refuses a replay; only a refusal here has to ask."""
+    try:
+        yield
+    except Invalid:
+        if session.scalar(sa.select(sa.exists().where(Message.id == message_id))):
+            raise Conflict(ALREADY_SENT) from None
+        raise
 
 
 def _own_attachments(session: Session, sender_id: uuid.UUID, conversation_id: uuid.UUID,
@@ -148,38 +221,46 @@ def _own_attachments(session: Session, sender_id: uuid.UUID, conversation_id: uu
     return [str(attachment_id) for attachment_id in wanted]
 
 
-def _check_standard_signature(session: Session, sender_id: uuid.UUID, conversation_id: uuid.UUID, *,
-                              message_id: uuid.UUID, sender_key: str | None, signature: str, body: str) -> str:
-    """The fingerprint of the sender's active signing key, which must have made `signature`."""
-    checked = check_message_signature(body=body, conversation_id=conversation_id, message_id=message_id,
-                                      sender_key=sender_key, signature=signature,
-                                      sender=keys.active_signing_key(session, sender_id))
-    return checked.sender_key
+_STORED_COLUMNS = ("id", "conversation_id", "sender_id", "kind", "content", "content_salt", "content_sha256",
+                   "sender_key", "signature", "attachment_ids")
 
 
-def _store(session: Session, conversation: Conversation, everyone: list[uuid.UUID], message: Message, *,
-           body: str | None = None, envelope: dict | None = None) -> dict[str, Any]:
-    session.add(message)
-    try:
-        session.flush()  # seq and created_at come from the database
-    except IntegrityError:
-        session.rollback()  # the same id committed by a concurrent request since _refuse_replay looked
-        raise Conflict(ALREADY_SENT) from None
-    conversation.last_message_at = message.created_at
-    session.execute(sa.update(Participant).where(
-        Participant.conversation_id == conversation.id, Participant.user_id == message.sender_id,
-    ).values(last_read_seq=message.seq))
+def _store(session: Session, target: _Target, message: Message, *, body: str | None = None,
+           envelope: dict | None = None) -> dict[str, Any]:
+    """Insert the message (`message` is never added to the session) and move the conversation's last activity
+    and the sender's read state to it (one statement), announce it and tell every participant's streams; commit."""
+    stored = session.execute(_insert_message(), {f"new_{column}": getattr(message, column)
+                                                 for column in _STORED_COLUMNS}).first()
+    if stored is None:  # the id is taken: a replay (a concurrent one waited for the first to commit or roll back)
+        session.rollback()
+        raise Conflict(ALREADY_SENT)
+    message.seq, message.created_at = stored.seq, stored.created_at
     publish(session, "messaging.message.created", {
-        "message_id": message.id, "conversation_id": conversation.id, "conversation_type": conversation.type,
+        "message_id": message.id, "conversation_id": target.id, "conversation_type": target.type,
         "sender_id": message.sender_id,
-        "recipient_ids": [user_id for user_id in everyone if user_id != message.sender_id],
+        "recipient_ids": [user_id for user_id in target.everyone if user_id != message.sender_id],
         "kind": message.kind, "content_sha256": message.content_sha256, "signature_fingerprint": message.sender_key,
         "created_at": message.created_at})
-    notify_users(session, everyone, "message", {"conversation_id": conversation.id, "message_id": message.id,
-                                                "sender_id": message.sender_id, "seq": message.seq})
+    notify_users(session, target.everyone, "message", {"conversation_id": target.id, "message_id": message.id,
+                                                       "sender_id": message.sender_id, "seq": message.seq})
     view = _view(message, body=body, envelope=envelope)
     session.commit()
     return view
+
+
+@functools.cache
+def _insert_message() -> sa.Select:
+    """Insert a message (`:new_<column>`) unless its id is taken, and with it set the conversation's last activity
+    and the sender's read state; its seq and created_at, or no row."""
+    stored = (insert(Message).values({column: sa.bindparam(f"new_{column}") for column in _STORED_COLUMNS})
+              .on_conflict_do_nothing(index_elements=[Message.id])
+              .returning(Message.seq, Message.created_at, Message.conversation_id, Message.sender_id).cte("stored"))
+    last_activity = (sa.update(Conversation).where(Conversation.id == stored.c.conversation_id)
+                     .values(last_message_at=stored.c.created_at).cte("last_activity"))
+    read_own = (sa.update(Participant).where(Participant.conversation_id == stored.c.conversation_id,
+                                             Participant.user_id == stored.c.sender_id)
+                .values(last_read_seq=stored.c.seq).cte("read_own"))
+    return sa.select(stored.c.seq, stored.c.created_at).add_cte(last_activity, read_own)
 
 
 # --- reading -----------------------------------------------------------------------------

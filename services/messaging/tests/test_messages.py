@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from servicekit.context import context_of
-from servicekit.errors import NotFound
+from servicekit.errors import Conflict, NotFound
 from servicekit.tables import outbox
 from servicekit.testing import wait_until
 
@@ -284,6 +284,55 @@ def test_a_replayed_envelope_is_refused_in_the_same_conversation_and_in_another(
     assert messages_seen_by(client, bob, same_people) == []
 
 
+def test_a_replay_is_answered_as_one_whatever_else_is_wrong_with_it(client, session, alice, bob, direct, give_keys):
+    alice_keys = give_keys(session, alice)
+    give_keys(session, bob)
+    message_id = str(uuid.uuid4())
+    envelope = seal(client, alice, alice_keys, direct)
+    readable = upload(client, alice, direct, b"%PDF-1.4\n%%EOF\n")
+    assert send(client, alice, direct, body="once", message_id=message_id).status_code == 201
+    assert send(client, alice, direct, envelope=envelope).status_code == 201
+
+    with_a_stranger_attachment = send(client, alice, direct, body="once", message_id=message_id,
+                                      attachment_ids=[str(uuid.uuid4())])
+    with_a_bad_signature = send(client, alice, direct, body="once", message_id=message_id,
+                                sender_key=envelope["sender_key"], signature="c2lnbmF0dXJl")
+    with_a_readable_attachment = send(client, alice, direct, envelope=envelope, attachment_ids=[readable["id"]])
+
+    assert [response.status_code for response in (with_a_stranger_attachment, with_a_bad_signature,
+                                                  with_a_readable_attachment)] == [409, 409, 409]
+
+
+def test_a_replay_racing_the_first_send_is_refused_and_the_session_goes_on(client, session, database, app, alice,
+                                                                          direct):
+    conversation_id, message_id = uuid.UUID(direct), uuid.uuid4()
+    cipher = context_of(app).resources["cipher"]
+    outcome = {}
+
+    def replay():
+        with database.session() as replaying:
+            try:
+                messages.send_standard(replaying, cipher, alice.user_id, conversation_id, body="again",
+                                       message_id=message_id)
+            except Conflict as refused:
+                outcome["refused"] = str(refused)
+            outcome["next"] = messages.send_standard(replaying, cipher, alice.user_id, conversation_id,
+                                                     body="and on")["body"]
+
+    with database.session() as first:  # the first send of the id, not yet committed
+        first.execute(sa.insert(Message).values(id=message_id, conversation_id=conversation_id,
+                                                sender_id=alice.user_id, kind="standard", content=b"first",
+                                                content_sha256="0" * 64))
+        replayer = threading.Thread(target=replay)
+        replayer.start()
+        wait_until(lambda: waiting_for_a_lock(database), message="the replay to wait for the first send")
+        first.commit()
+    replayer.join(timeout=10)
+
+    assert outcome == {"refused": messages.ALREADY_SENT, "next": "and on"}
+    assert announced(session, message_id) == []  # the replay announced nothing
+
+
 def test_a_removed_member_gets_no_key_for_new_messages_and_cannot_read_them(client, session, alice, bob, carol,
                                                                              give_keys, group_of):
     alice_keys = give_keys(session, alice)
@@ -335,6 +384,30 @@ def test_a_member_removed_while_their_message_waits_for_the_conversation_is_refu
     sender.join(timeout=10)
 
     assert outcome == {"refused": True}
+
+
+def test_a_member_added_while_a_message_waits_for_the_conversation_is_one_of_its_recipients(
+        client, session, database, app, alice, bob, carol, group_of, befriend):
+    group = uuid.UUID(group_of(client, session, alice, bob))
+    befriend(session, alice, carol)
+    cipher = context_of(app).resources["cipher"]
+    sent = {}
+
+    def bob_sends():
+        with database.session() as bobs_session:
+            sent.update(messages.send_standard(bobs_session, cipher, bob.user_id, group, body="welcome"))
+
+    with database.session() as owners_session:  # the owner's addition holds the conversation while bob sends
+        conversations.participant_conversation(owners_session, alice.user_id, group, lock=True)
+        owners_session.execute(sa.insert(Participant).values(conversation_id=group, user_id=carol.user_id))
+        sender = threading.Thread(target=bob_sends)
+        sender.start()
+        wait_until(lambda: waiting_for_a_lock(database), message="bob's message to wait for the conversation")
+        owners_session.commit()
+    sender.join(timeout=10)
+
+    [event] = announced(session, sent["id"])
+    assert sorted(event["recipient_ids"]) == sorted([str(alice.user_id), str(carol.user_id)])
 
 
 def waiting_for_a_lock(database) -> bool:

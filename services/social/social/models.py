@@ -134,21 +134,30 @@ class Block(Base):
     )
 
 
+# Kinds of which a user has at most one unread notification per subject (a conversation's messages): a new
+# cause while it is unread bumps that one (notifications.py) instead of adding another.
+ONE_UNREAD_PER_SUBJECT = ("message.received",)
+# The rows that are a subject's one unread notification: the partial unique index below, ON CONFLICT's arbiter.
+UNREAD_PER_SUBJECT_WHERE = f"read_at IS NULL AND kind IN ({', '.join(repr(kind) for kind in ONE_UNREAD_PER_SUBJECT)})"
+
+
 class Notification(Base):
-    """Something a user should know about; produced once per cause (`kind`, `source_id`)."""
+    """Something a user should know about; produced once per cause (`kind`, `source_id`), or for the kinds of
+    ONE_UNREAD_PER_SUBJECT gathering every cause about its subject while it is unread (`source_id`: the latest)."""
 
     __tablename__ = "notifications"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     user_id: Mapped[uuid.UUID] = mapped_column(nullable=False)
     kind: Mapped[str] = mapped_column(String(48), nullable=False)
-    # What caused it: the event's id, or the friend request's / report's id for social's own notifications.
+    # What caused it: the event's id, or the friend request's / report's id for social's own notifications (the
+    # latest cause, for a notification that gathers its subject's).
     source_id: Mapped[uuid.UUID] = mapped_column(nullable=False)
     actor_id: Mapped[uuid.UUID | None] = mapped_column()
     subject_type: Mapped[str | None] = mapped_column(String(32))
     subject_id: Mapped[uuid.UUID | None] = mapped_column()
     data: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
-    created_at: Mapped[dt.datetime] = _now()
+    created_at: Mapped[dt.datetime] = _now()  # a gathering notification's: when its latest cause came
     read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # 1 while unread: the first key of the list order (unread first), as an integer a cursor can hold.
     unread: Mapped[int] = mapped_column(Integer, Computed("CASE WHEN read_at IS NULL THEN 1 ELSE 0 END",
@@ -159,6 +168,9 @@ class Notification(Base):
         Index("ix_notifications_list", "user_id", "unread", "created_at", "id"),
         # The unread count is one index-only count over this partial index.
         Index("ix_notifications_unread", "user_id", postgresql_where=text("read_at IS NULL")),
+        # The one unread notification per subject of those kinds: what a new cause bumps (ON CONFLICT's arbiter).
+        Index("uq_notifications_unread_subject", "user_id", "kind", "subject_id", unique=True,
+              postgresql_where=text(UNREAD_PER_SUBJECT_WHERE)),
     )
 
 

@@ -138,7 +138,7 @@ def test_a_message_notifies_each_recipient_once_even_when_redelivered(worker, da
         notification = session.scalars(sa.select(Notification).where(Notification.user_id == first.user_id)).one()
     assert (known.sender_id, known.conversation_id) == (sender.user_id, conversation_id)
     assert (notification.subject_type, notification.subject_id) == ("conversation", conversation_id)
-    assert notification.data == {"message_id": str(message_id)}
+    assert notification.data == {"message_id": str(message_id), "count": 1}
 
 
 def test_marketplace_events_notify_sellers_and_buyers(worker, database, new_member):
