@@ -13,10 +13,10 @@ Modules, from the wire up:
 - `beyou.envelope`: the end-to-end envelope (docs/e2e-envelope.md): seal and open.
 - `beyou.messages`: sending and reading messages: seals for every participant,
   opens and verifies, and says what it could not trust.
-- `beyou.home`: the local state directory (~/.beyou): session, key file, contacts.
+- `beyou.ledger`: the ledger's proofs checked by the client's own small RFC 9162
+  and signed-note verifier: messages' and keys' inclusion, checkpoints' consistency.
+- `beyou.home`: the local state directory (~/.beyou): session, key file, contacts,
+  the pinned ledger verifier key and last verified checkpoint.
 - `beyou.cli`: the `beyou` command.
-
-Ledger proof checks (inclusion proofs and signed checkpoints) belong to the
-ledger issue; they will live in their own module, `beyou.ledger`, next to these.
 """
 __version__ = "0.1.0"

@@ -9,6 +9,14 @@ fingerprints with the contact in person or over another channel and runs
 would have to do to read along, and also what a contact's legitimate key rotation
 looks like: only the out-of-band comparison tells them apart.
 
+Before a key is first used, the client checks that the server published it: that its
+registration is in the ledger (key transparency, `beyou.ledger`), so the server
+cannot hand out a key for someone without leaving a public record of it. A key the
+ledger does not show, or whose proof does not verify, is pinned all the same (the
+ledger logs in blocks, so a brand-new key may not be in it yet) but warned about and
+flagged "not in ledger"; the check is repeated whenever that contact's keys are seen
+again, and a later success clears the flag.
+
 The file (contacts.json, 0600) is not secret but its integrity matters: it is the
 record of what the user trusts.
 """
@@ -17,13 +25,25 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
+
+import requests
 
 from beyou import keys as keylib
+from beyou.api import ProblemError
 from beyou.home import read_json, write_json
+from beyou.ledger import LedgerVerificationError, Verdict
 
 
 class KeyMismatch(Exception):
     """A key's PEM does not have the fingerprint it was given with: the server answered nonsense."""
+
+
+class KeyLedger(Protocol):
+    """Where keys' registrations are proven (beyou.ledger.LedgerClient)."""
+
+    def verify_key(self, fingerprint: str, *, user_id: str | None = None,
+                   purpose: str | None = None) -> Verdict: ...
 
 
 @dataclass
@@ -33,6 +53,17 @@ class PinnedKey:
     algorithm: str
     pem: str
     pinned_at: str
+    # The ledger's answer when the key was last checked: None (not checked: no ledger at hand), "verified"
+    # (its registration is proven in a signed checkpoint), or why not: "missing", "pending", "failed",
+    # "unreachable" (and ledger_problem says it in words).
+    ledger: str | None = None
+    ledger_checked_at: str | None = None
+    ledger_problem: str | None = None
+
+    @property
+    def in_ledger(self) -> bool | None:
+        """True once proven in the ledger, False if the last check did not prove it, None if never checked."""
+        return None if self.ledger is None else self.ledger == "verified"
 
 
 @dataclass
@@ -48,6 +79,11 @@ class Contact:
 
     def current(self, purpose: str) -> PinnedKey | None:
         return self.signing if purpose == "signing" else self.encryption
+
+    @property
+    def not_in_ledger(self) -> list[PinnedKey]:
+        """The current keys whose last ledger check did not prove them logged."""
+        return [key for key in (self.signing, self.encryption) if key is not None and key.in_ledger is False]
 
     def known_key(self, fingerprint: str) -> PinnedKey | None:
         """A key this contact has been seen with, current or previous."""
@@ -70,16 +106,18 @@ class KeyCheck:
     contact: Contact
     changed: tuple[str, ...] = ()        # the purposes whose key changed
     was_verified: bool = False           # the contact had been verified before this change
+    ledger_warnings: tuple[str, ...] = ()   # keys the ledger did not prove (used all the same)
 
     @property
     def warning(self) -> str | None:
-        if self.status != "changed":
-            return None
-        who = self.contact.username or self.contact.user_id
-        lost = " It was verified; it is not any more." if self.was_verified else ""
-        return (f"{who}'s {' and '.join(self.changed)} key changed. This happens when they set up new keys, "
-                f"or when someone is trying to read along.{lost} Compare fingerprints with them "
-                f"(beyou keys verify {who}).")
+        warnings = list(self.ledger_warnings)
+        if self.status == "changed":
+            who = self.contact.username or self.contact.user_id
+            lost = " It was verified; it is not any more." if self.was_verified else ""
+            warnings.insert(0, f"{who}'s {' and '.join(self.changed)} key changed. This happens when they set up "
+                               f"new keys, or when someone is trying to read along.{lost} Compare fingerprints "
+                               f"with them (beyou keys verify {who}).")
+        return " ".join(warnings) or None
 
 
 def _now() -> str:
@@ -89,8 +127,9 @@ def _now() -> str:
 class Contacts:
     """The pinned keys of everyone this client has talked to, stored in one file."""
 
-    def __init__(self, path: Path, owner_id: str | None = None) -> None:
+    def __init__(self, path: Path, owner_id: str | None = None, *, ledger: KeyLedger | None = None) -> None:
         self.path = path
+        self.ledger = ledger            # without one, keys are pinned unchecked (ledger None)
         stored = read_json(path) or {}
         self.owner_id = stored.get("owner_id") or owner_id
         self._contacts = {user_id: _contact(data) for user_id, data in (stored.get("contacts") or {}).items()}
@@ -116,7 +155,9 @@ class Contacts:
         """Check a user's current keys (`{purpose: {fingerprint, algorithm, pem}}`) against the pinned ones.
 
         Pins them the first time; a different key replaces the pinned one, keeps the old one in
-        `previous`, and makes the contact unverified. Call save() afterwards.
+        `previous`, and makes the contact unverified. With a ledger, each key pinned now, and each current
+        key not proven in the ledger yet, is checked there (a failure warns and flags, never refuses).
+        Call save() afterwards.
         """
         user_id = str(user_id)
         contact = self._contacts.get(user_id)
@@ -137,13 +178,52 @@ class Contacts:
                 changed.append(purpose)
                 contact.previous.append(pinned)
             setattr(contact, purpose, key)
+        warnings = tuple(self._check_in_ledger(contact, key) for key in self._unproven(contact))
+        warnings = tuple(warning for warning in warnings if warning)
         if new:
-            return KeyCheck("new", contact)
+            return KeyCheck("new", contact, ledger_warnings=warnings)
         if not changed:
-            return KeyCheck("unchanged", contact)
+            return KeyCheck("unchanged", contact, ledger_warnings=warnings)
         was_verified = contact.verified
         contact.verified, contact.verified_at = False, None
-        return KeyCheck("changed", contact, tuple(changed), was_verified)
+        return KeyCheck("changed", contact, tuple(changed), was_verified, warnings)
+
+    def recheck_ledger(self) -> list[str]:
+        """Check every contact's current keys in the ledger again (a later success clears the flag); the
+        warnings for those it still does not prove. Call save() afterwards."""
+        if self.ledger is None:
+            raise ValueError("no ledger to check keys in")
+        warnings = [self._check_in_ledger(contact, key) for contact in self.all()
+                    for key in (contact.signing, contact.encryption) if key is not None]
+        return [warning for warning in warnings if warning]
+
+    def _unproven(self, contact: Contact) -> list[PinnedKey]:
+        if self.ledger is None:
+            return []
+        return [key for key in (contact.signing, contact.encryption) if key is not None and key.in_ledger is not True]
+
+    def _check_in_ledger(self, contact: Contact, key: PinnedKey) -> str | None:
+        """Ask the ledger to prove the key's registration as this contact's; record the answer on the key,
+        and say what is wrong if it is not proven (or was revoked)."""
+        try:
+            verdict = self.ledger.verify_key(key.fingerprint, user_id=contact.user_id, purpose=key.purpose)
+        except (LedgerVerificationError, ProblemError, requests.RequestException) as error:
+            # Even a ledger that forked, or cannot be reached, does not stop the conversation: it is flagged.
+            verdict = Verdict("key", key.fingerprint, "unreachable", f"the ledger could not be checked: {error}")
+        revoked = verdict.revocation
+        key.ledger, key.ledger_checked_at = verdict.status, _now()
+        key.ledger_problem = f"revoked at {revoked.deactivated_at.isoformat(timespec='seconds')}" if revoked \
+            else verdict.problem
+        who = contact.username or contact.user_id
+        if not verdict.verified:
+            return (f"{who}'s {key.purpose} key {key.fingerprint[:16]}… is not proven in the ledger "
+                    f"({key.ledger_problem}). A new key may not be logged yet (the ledger logs in blocks); a key "
+                    "never logged is one the server did not publish. It is used all the same, and checked again "
+                    "next time.")
+        if revoked:
+            return (f"{who}'s {key.purpose} key {key.fingerprint[:16]}… was {key.ledger_problem} by the ledger's "
+                    "record, yet the server still hands it out.")
+        return None
 
     def mark_verified(self, user_id: str) -> Contact:
         contact = self._contacts[str(user_id)]

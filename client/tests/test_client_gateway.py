@@ -26,6 +26,7 @@ from beyou import identity, messages
 from beyou.api import Client, MfaRequired, ProblemError
 from beyou.cli import cli
 from beyou.keystore import load as load_keyring
+from beyou.ledger import LedgerClient
 from beyou.messages import File
 
 PROPAGATION_SECONDS = 30.0   # an event from auth or social reaching messaging's read models
@@ -69,6 +70,12 @@ def read_all(user, conversation_id: str) -> list[messages.Read]:
     reads, _ = messages.read_conversation(user.client, conversation_id, keyring=user.keyring,
                                           contacts=user.contacts, me=user.id)
     return reads
+
+
+def proven(ledger, verify) -> Any:
+    """The verdict once the ledger has sealed the record in a block (a block waits at most its age)."""
+    return wait_until(lambda: (lambda verdict: verdict if verdict.status not in ("missing", "pending") else None)(
+        verify()), timeout=PROPAGATION_SECONDS, interval=0.2, message="the ledger to seal the record")
 
 
 # --- accounts and sessions -------------------------------------------------------------------
@@ -347,6 +354,39 @@ def test_the_readme_walkthrough_with_the_beyou_command(gateway_url, new_user, ne
     watched = beyou("watch", "--from-start", "--max-events", "3", "--json").stdout
     assert '"hello back"' in watched
     assert "SIGNATURE FAILED" not in beyou("read", conversation["id"]).stdout
+    wait_until(lambda: runner.invoke(cli, ["keys", "monitor"], env=env).exit_code == 0, timeout=PROPAGATION_SECONDS,
+               interval=0.5, message="my keys to be in the ledger, and none that is not mine")
+    assert "verified" in beyou("ledger", "checkpoint").stdout
+
+
+def test_a_message_and_its_senders_keys_are_proven_in_the_ledger_by_the_client(new_user, tmp_path):
+    alice, bob = new_user(), new_user()
+    conversation = direct(alice, bob)
+    sent = send(alice, conversation, "for the record")
+    ledger = LedgerClient.through(bob.client, tmp_path / "bob-ledger")
+    verdict = proven(ledger, lambda: ledger.verify_message(sent.message["id"]))
+    assert (verdict.status, verdict.problem) == ("verified", None)
+    signing = alice.keyring.active("signing").fingerprint
+    key = proven(ledger, lambda: ledger.verify_key(signing, user_id=alice.id, purpose="signing"))
+    assert key.status == "verified"
+    never_logged = ledger.verify_key("ab" * 32)
+    assert never_logged.status == "missing"          # the client reports it unverifiable
+    later = send(alice, conversation, "and another")
+    assert proven(ledger, lambda: ledger.verify_message(later.message["id"])).status == "verified"  # consistent
+
+
+def test_the_ledger_commands_verify_a_message_and_monitor_my_keys(gateway_url, new_user, tmp_path):
+    alice, bob = new_user(), new_user()
+    conversation = direct(alice, bob)
+    sent = send(alice, conversation, "on the record")
+    runner = CliRunner()
+    env = {"BEYOU_HOME": str(tmp_path / "cli"), "BEYOU_SERVER": gateway_url}
+    ledger = LedgerClient.through(alice.client, tmp_path / "wait")
+    proven(ledger, lambda: ledger.verify_message(sent.message["id"]))
+    verified = runner.invoke(cli, ["ledger", "verify", sent.message["id"]], env=env)
+    assert verified.exit_code == 0 and "verified" in verified.stdout, verified.output
+    missing = runner.invoke(cli, ["ledger", "verify", str(uuid.uuid4())], env=env)
+    assert missing.exit_code != 0 and "NOT verified" in missing.output
 
 
 def _created(runner, env, username: str):

@@ -1,8 +1,9 @@
 """The `beyou` command: a terminal client of the BeYou platform.
 
     beyou register | login | logout | whoami | 2fa ... | sessions ... | password-reset
-    beyou keys generate | register | rotate | list | fingerprint | verify USER | passphrase
+    beyou keys generate | register | rotate | list | fingerprint | verify USER | passphrase | monitor
     beyou contacts list            beyou friends add | requests | accept | list
+    beyou ledger verify MESSAGE_ID | checkpoint | key FINGERPRINT | contacts
     beyou conversations create | list | show | add | remove | leave
     beyou send | attach | read | watch
 
@@ -16,7 +17,7 @@ from pathlib import Path
 import click
 
 from beyou import __version__
-from beyou.cli import account, keys, messaging, people
+from beyou.cli import account, keys, ledger, messaging, people
 from beyou.cli.app import App, Group
 from beyou.home import ENV_HOME, ENV_SERVER, Home
 
@@ -34,7 +35,7 @@ def cli(ctx: click.Context, home: Path | None, server: str | None, json_mode: bo
     ctx.obj = App(Home(home), server, json_mode)
 
 
-for module in (account, keys, people, messaging):
+for module in (account, keys, people, messaging, ledger):
     module.register_commands(cli)
 
 

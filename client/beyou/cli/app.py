@@ -18,6 +18,7 @@ from beyou.identity import KeyRegistrationError
 from beyou.keystore import KeyFileError, Keyring
 from beyou.keystore import load as load_keyring
 from beyou.keystore import save as save_keyring
+from beyou.ledger import LedgerClient
 from beyou.messages import CannotSend, UnsealedAttachment
 from beyou.output import Output
 
@@ -109,7 +110,9 @@ class App:
     def contacts(self) -> Contacts:
         if self._contacts is None:
             self.home.ensure()
-            contacts = Contacts(self.home.contacts_file, owner_id=self.me)
+            # Contacts' keys are checked in the ledger before first use, with the verifier key `beyou ledger` trusts.
+            contacts = Contacts(self.home.contacts_file, owner_id=self.me,
+                                ledger=LedgerClient.through(self.client, self.home.path))
             if contacts.owner_id != self.me:
                 raise KeyFileError(f"the contacts in {self.home.path} are another account's ({contacts.owner_id}): "
                                    "use --home (or BEYOU_HOME) for each account")

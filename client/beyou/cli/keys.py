@@ -22,7 +22,7 @@ def keys() -> None:
     """Your end-to-end keys: made and kept on this device (encrypted with a passphrase), public halves
     registered with the server.
 
-    Key-transparency monitoring against the ledger is not available yet: it comes with the ledger.
+    `beyou keys monitor` checks every key the ledger holds for your account against this key file.
     """
 
 
@@ -200,14 +200,23 @@ def contacts_list(app: App) -> None:
     if app.json:
         app.out.json([_contact_json(contact) for contact in everyone])
         return
-    rows = table("user", "signing key", "encryption key", "verified", "earlier keys")
+    rows = table("user", "signing key", "encryption key", "verified", "earlier keys", "ledger")
     for contact in everyone:
         rows.add_row(text(contact.username or contact.user_id),
                      text(contact.signing.fingerprint[:16] if contact.signing else "—"),
                      text(contact.encryption.fingerprint[:16] if contact.encryption else "—"),
                      Text("yes", style="green") if contact.verified else Text("no", style="yellow"),
-                     text(len(contact.previous)))
+                     text(len(contact.previous)), _ledger_badge(contact))
     app.out.print(rows)
+
+
+def _ledger_badge(contact: Contact) -> Text:
+    if contact.not_in_ledger:
+        return Text("✘ not in ledger", style="bold yellow")
+    keys_ = [key for key in (contact.signing, contact.encryption) if key]
+    if keys_ and all(key.in_ledger for key in keys_):
+        return Text("✔ in ledger", style="green")
+    return Text("not checked", style="dim")
 
 
 def _contact_json(contact: Contact) -> dict:
@@ -215,4 +224,5 @@ def _contact_json(contact: Contact) -> dict:
             "verified_at": contact.verified_at,
             "signing": contact.signing.fingerprint if contact.signing else None,
             "encryption": contact.encryption.fingerprint if contact.encryption else None,
-            "previous": [key.fingerprint for key in contact.previous]}
+            "previous": [key.fingerprint for key in contact.previous],
+            "not_in_ledger": [key.fingerprint for key in contact.not_in_ledger]}
