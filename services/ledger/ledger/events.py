@@ -94,10 +94,13 @@ class KeyRevokedSchema(_Consumed):
     deactivated_at = fields.AwareDateTime(required=True)
 
 
+_MESSAGE_CREATED = MessageCreatedSchema()   # one instance: every message passes through it
+
+
 @handlers.on("messaging.message.created", schema=MessageCreatedSchema)
 def on_message_created(session, event) -> None:
     """Every message becomes a leaf: who sent what (its content's hash) where, signed by which key, when."""
-    entries.record_message(session, leaves.MessageLeaf(**MessageCreatedSchema().load(event.payload)))
+    entries.record_message(session, leaves.MessageLeaf(**_MESSAGE_CREATED.load(event.payload)))
 
 
 @handlers.on("messaging.message.removed", schema=MessageRemovedSchema)

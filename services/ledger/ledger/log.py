@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ledger import entries, tiles, tree
 from ledger.models import Block, ConversationStats, Entry
 
+MAX_HEIGHT = 2**63 - 1
 NO_CHECKPOINT_YET = "the log has no checkpoint yet: nothing has been sealed into a block"
 
 
@@ -89,7 +90,7 @@ def list_blocks(session: Session, *, limit: int, cursor: list | None) -> dict:
 
 
 def get_block(session: Session, height: int) -> Block:
-    block = session.get(Block, height)
+    block = session.get(Block, height) if height <= MAX_HEIGHT else None   # beyond bigint: no such block either
     if block is None:
         raise NotFound(f"no block {height}")
     return block

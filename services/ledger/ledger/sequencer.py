@@ -66,11 +66,16 @@ def run_sequencer(session: Session, sequencing: Sequencing, now: dt.datetime | N
 
 
 def integrate(session: Session, state: LogState, batch: int, cache: tree.FullTileCache | None = None) -> int:
-    """Append up to `batch` pending entries to the log, in arrival order; returns how many became leaves."""
-    pending = session.execute(sa.select(*PendingEntry.__table__.c).order_by(PendingEntry.id).limit(batch)).all()
-    if not pending:
+    """Append up to `batch` pending entries to the log, in arrival order (taking them off the queue in the same
+    statement that reads them); returns how many became leaves."""
+    oldest = sa.select(PendingEntry.id).order_by(PendingEntry.id).limit(batch).scalar_subquery()
+    taken = session.execute(sa.delete(PendingEntry).where(PendingEntry.id.in_(oldest))
+                            .returning(*PendingEntry.__table__.c)).all()
+    if not taken:
         return 0
-    logged = set(session.scalars(sa.select(Entry.source).where(Entry.source.in_([p.source for p in pending]))))
+    pending = sorted(taken, key=lambda p: p.id)   # RETURNING keeps no order
+    logged = set(session.scalars(sa.text("SELECT source FROM entries WHERE source = ANY(:sources)"),
+                                 {"sources": [p.source for p in pending]}))
     fresh = [p for p in pending if p.source not in logged]
     if fresh:
         size = state.tree_size
@@ -83,7 +88,6 @@ def integrate(session: Session, state: LogState, batch: int, cache: tree.FullTil
              "fingerprint": p.fingerprint, "logged_at": p.received_at}
             for offset, (p, leaf_hash) in enumerate(zip(fresh, hashes, strict=True))])
         state.tree_size = size + len(fresh)
-    session.execute(sa.delete(PendingEntry).where(PendingEntry.id.in_([p.id for p in pending])))
     if len(fresh) < len(pending):
         log.info("redelivered entries dropped", extra={"dropped": len(pending) - len(fresh)})
     return len(fresh)

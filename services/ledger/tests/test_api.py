@@ -201,6 +201,7 @@ def test_blocks_are_listed_newest_first_and_served_one_by_one(client, log_messag
     assert (block["first_leaf_index"], block["leaf_count"], block["tree_size"]) == (100, 100, 200)
     assert block["previous_hash"] == client.get(f"{API}/blocks/0").get_json()["hash"]
     assert client.get(f"{API}/blocks/3").status_code == 404
+    assert client.get(f"{API}/blocks/{2**64}").status_code == 404
 
 
 def test_staff_see_per_conversation_statistics(client, log_messages, staff_caller, caller):
