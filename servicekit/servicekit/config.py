@@ -39,6 +39,7 @@ class Settings:
     bus_namespace: str = "beyou"
     relay_batch_size: int = 500
     relay_poll_seconds: float = 1.0
+    relay_unroutable_grace_seconds: float = 900.0  # an event no queue is bound for is retried this long, then dropped
     consumer_prefetch: int = 100
     retry_delays_ms: tuple[int, ...] = (1_000, 10_000, 60_000)
     max_attempts: int = 5

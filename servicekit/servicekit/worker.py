@@ -164,7 +164,8 @@ def main(create_app: Callable[[], Flask], handlers: EventHandlers, tasks: Iterab
 def build(context: ServiceContext, handlers: EventHandlers, heartbeat: Heartbeat) -> tuple[OutboxRelay, Consumer]:
     settings = context.settings
     relay = OutboxRelay(context.db, settings.amqp_url, context.topology, batch_size=settings.relay_batch_size,
-                        poll_seconds=settings.relay_poll_seconds, heartbeat=functools.partial(heartbeat.beat, "relay"))
+                        poll_seconds=settings.relay_poll_seconds,
+                        unroutable_grace_seconds=settings.relay_unroutable_grace_seconds, heartbeat=functools.partial(heartbeat.beat, "relay"))
     all_handlers = EventHandlers().include(revocation_handlers).include(handlers)
     consumer = Consumer(context.db, settings.amqp_url, context.topology, settings.service, all_handlers,
                         prefetch=settings.consumer_prefetch, retry_delays_ms=settings.retry_delays_ms,

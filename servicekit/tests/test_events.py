@@ -175,6 +175,20 @@ def test_an_event_nobody_consumes_stays_in_the_outbox_until_a_queue_is_bound(app
     wait_until(lambda: unpublished(app) == 0, timeout=30, message="the event to be published once routable")
 
 
+def test_an_event_no_queue_is_bound_for_past_the_grace_is_not_retried_for_ever(app, threads):
+    event_id = publish_notes(app, 1)[0]
+    ctx = context(app)
+    threads.start(OutboxRelay(ctx.db, ctx.settings.amqp_url, ctx.topology, poll_seconds=0.2,
+                              unroutable_grace_seconds=0))
+
+    def given_up():
+        with ctx.db.session() as session:
+            row = session.execute(sa.select(outbox).where(outbox.c.event_id == event_id)).one()
+        return row if row.published_at is not None else None
+    row = wait_until(given_up, message="the unroutable event to be given up")
+    assert row.attempts == 1 and "unroutable" in row.last_error and "not retried" in row.last_error
+
+
 # --- consuming -------------------------------------------------------------------------
 
 def test_every_committed_event_is_handled_exactly_once(app, threads):

@@ -6,7 +6,11 @@ rate at the broker's fsync rate). The batch's rows stay locked
 (`FOR UPDATE SKIP LOCKED`) until their confirms arrive, so any number of relays
 can run: each row is published by the relay that locked it. A row is marked
 published only on a positive ack without a mandatory return; otherwise it is
-retried with back-off. If a relay dies mid-batch the rows unlock and are
+retried with back-off. An event the broker returns as unroutable (no queue bound for
+its type) is retried too — a consumer may be starting and not have bound its queue yet
+— but only for `unroutable_grace_seconds` after it was recorded: after that nobody
+consumes its type (an event published for future consumers, like `ledger.block.mined`),
+and it is marked published with the reason, not retried for ever. If a relay dies mid-batch the rows unlock and are
 published again; consumers' inboxes absorb the duplicate.
 
 PostgreSQL LISTEN/NOTIFY wakes the relay at once on a committed event; a short
@@ -45,11 +49,12 @@ class _Batch:
     returned: dict[str, str] = field(default_factory=dict)   # event id -> reason
     acked: list[int] = field(default_factory=list)           # outbox seq
     failed: dict[int, str] = field(default_factory=dict)     # outbox seq -> reason
+    unrouted: dict[int, str] = field(default_factory=dict)   # outbox seq -> reason: returned past the grace
 
 
 class OutboxRelay:
     def __init__(self, db: Database, amqp_url: str, topology: Topology, *, batch_size: int = 500,
-                 poll_seconds: float = 1.0, confirm_timeout: float = 30.0,
+                 poll_seconds: float = 1.0, confirm_timeout: float = 30.0, unroutable_grace_seconds: float = 900.0,
                  heartbeat: Heartbeat | None = None) -> None:
         self.db = db
         self.amqp_url = amqp_url
@@ -57,6 +62,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.confirm_timeout = confirm_timeout
+        self.unroutable_grace_seconds = unroutable_grace_seconds
         self._stop = threading.Event()
         self._connection: pika.SelectConnection | None = None
         self._channel = None
@@ -216,7 +222,8 @@ class OutboxRelay:
             return None
         try:
             rows = conn.execute(
-                sa.select(outbox.c.seq, outbox.c.event_id, outbox.c.event_type, outbox.c.envelope)
+                sa.select(outbox.c.seq, outbox.c.event_id, outbox.c.event_type, outbox.c.envelope,
+                          (sa.func.extract("epoch", sa.func.now() - outbox.c.created_at)).label("age"))
                 .where(outbox.c.published_at.is_(None), outbox.c.available_at <= sa.func.now())
                 .order_by(outbox.c.seq).limit(self.batch_size)
                 .with_for_update(skip_locked=True)).all()
@@ -255,8 +262,11 @@ class OutboxRelay:
             row = batch.pending.pop(tag, None)
             if row is None:
                 continue
-            reason = batch.returned.get(str(row.event_id)) or (None if ok else "nacked by the broker")
-            if reason:
+            returned = batch.returned.get(str(row.event_id))
+            reason = returned or (None if ok else "nacked by the broker")
+            if returned and ok and row.age >= self.unroutable_grace_seconds:
+                batch.unrouted[row.seq] = returned
+            elif reason:
                 batch.failed[row.seq] = reason
             else:
                 batch.acked.append(row.seq)
@@ -270,6 +280,12 @@ class OutboxRelay:
             if batch.acked:
                 batch.conn.execute(outbox.update().where(outbox.c.seq.in_(batch.acked)).values(
                     published_at=sa.func.now(), attempts=outbox.c.attempts + 1, last_error=None))
+            for seq, reason in batch.unrouted.items():
+                log.info("event nobody consumes: not retried", extra={"seq": seq, "reason": reason})
+                batch.conn.execute(outbox.update().where(outbox.c.seq == seq).values(
+                    published_at=sa.func.now(), attempts=outbox.c.attempts + 1,
+                    last_error=f"{reason}; not retried: no consumer bound within "
+                               f"{self.unroutable_grace_seconds:g} s"))
             for seq, reason in batch.failed.items():
                 log.warning("event not published; will retry", extra={"seq": seq, "reason": reason})
                 backoff = sa.func.least(sa.func.power(2, outbox.c.attempts), MAX_RETRY_BACKOFF_SECONDS)
