@@ -108,9 +108,10 @@ class Consumer:
         handled = [event for event in events if self._has_handler(event)]
         if not handled:
             return
+        # An executemany with RETURNING: sent as multi-row INSERTs, the statement compiled once (not per batch).
         claimed = set(session.scalars(
-            insert(inbox).values([{"event_id": e.id, "consumer": self.queue, "event_type": e.type} for e in handled])
-            .on_conflict_do_nothing().returning(inbox.c.event_id)))
+            insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id),
+            [{"event_id": e.id, "consumer": self.queue, "event_type": e.type} for e in handled]))
         for event in handled:
             if event.id not in claimed:
                 log.info("duplicate event skipped", extra={"event_type": event.type, "event_id": str(event.id)})

@@ -79,9 +79,10 @@ def _forget_queued(session: Session) -> None:
 def _write_queued(session: Session) -> None:
     queued = session.info.pop(_QUEUED, None)
     if queued:
-        # Core executemany: the statement is compiled once (cached) and sent in pages of many rows.
-        session.connection().execute(insert(PendingEntry.__table__).on_conflict_do_nothing(index_elements=["source"]),
-                                     list(queued.values()))
+        # RETURNING makes SQLAlchemy send the rows as multi-row INSERTs ("insertmanyvalues", the statement compiled
+        # once); without it psycopg2's executemany sends one INSERT per row.
+        session.connection().execute(insert(PendingEntry.__table__).on_conflict_do_nothing(index_elements=["source"])
+                                     .returning(PendingEntry.__table__.c.id), list(queued.values()))
 
 
 # --- reading -----------------------------------------------------------------------------

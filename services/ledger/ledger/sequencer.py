@@ -82,7 +82,7 @@ def integrate(session: Session, state: LogState, batch: int, cache: tree.FullTil
         hashes = [merkle.leaf_hash(p.leaf) for p in fresh]
         edge = tree.fetch_tiles(session, tiles.edge_tiles(size), cache)
         tree.store_tiles(session, tiles.append(size, edge, hashes))
-        session.connection().execute(Entry.__table__.insert(), [
+        session.connection().execute(Entry.__table__.insert().returning(Entry.__table__.c.leaf_index), [
             {"leaf_index": size + offset, "source": p.source, "kind": p.kind, "leaf": p.leaf, "leaf_hash": leaf_hash,
              "message_id": p.message_id, "conversation_id": p.conversation_id, "user_id": p.user_id,
              "fingerprint": p.fingerprint, "logged_at": p.received_at}
