@@ -45,6 +45,7 @@ class AuditReport:
     mode: str                  # incremental | full
     status: str                # ok | failed (a failure stays until a full audit is clean)
     finding: Finding | None    # what this audit found, or the standing failure
+    complete: bool             # false: stopped for time before the last block; the next audit continues
     tree_size: int             # leaves sealed in checked blocks
     block_height: int | None   # the last block checked
     leaves_checked: int
@@ -60,22 +61,29 @@ class _Mismatch(Exception):
 
 
 def run_audit(session: Session, verifier: notes.NoteVerifier, origin: str, *, full: bool = False,
-              now: dt.datetime | None = None) -> AuditReport:
-    """Audit in the caller's transaction (the caller commits: the audit's progress and verdict are stored)."""
+              now: dt.datetime | None = None, seconds: float | None = None) -> AuditReport:
+    """Audit in the caller's transaction (the caller commits: the audit's progress and verdict are stored).
+
+    With `seconds`, it stops after the block it is checking once that long has passed (`complete` false): a
+    request need not outlast its timeout, and the next audit continues where this one stopped.
+    """
     started = time.perf_counter()
     now = now or dt.datetime.now(dt.UTC)
     state = session.get(AuditState, 1, with_for_update=True)   # one audit at a time
     if full:
         state.audited_size, state.audited_height, state.last_block_hash, state.edge = 0, 0, None, {}
-    checker = _Checker(session, verifier, origin, state)
+    checker = _Checker(session, verifier, origin, state,
+                       deadline=None if seconds is None else started + seconds)
+    upto_height = session.get(LogState, 1).height
     finding = None
     try:
-        checker.check_blocks(upto_height=session.get(LogState, 1).height)
+        checker.check_blocks(upto_height)
     except _Mismatch as mismatch:
         finding = mismatch.finding
     _record_verdict(session, state, finding, full, now)
     report = AuditReport(
         mode="full" if full else "incremental", status=state.status,
+        complete=finding is not None or state.audited_height >= upto_height,
         finding=finding or (Finding(**state.failure) if state.failure else None), tree_size=state.audited_size,
         block_height=state.audited_height - 1 if state.audited_height else None,
         leaves_checked=checker.leaves_checked, blocks_checked=checker.blocks_checked,
@@ -85,9 +93,10 @@ def run_audit(session: Session, verifier: notes.NoteVerifier, origin: str, *, fu
     return report
 
 
-def audit_log(session: Session, verifier: notes.NoteVerifier, origin: str, *, full: bool = False) -> AuditReport:
-    """Audit and keep the verdict (commits)."""
-    report = run_audit(session, verifier, origin, full=full)
+def audit_log(session: Session, verifier: notes.NoteVerifier, origin: str, *, full: bool = False,
+              seconds: float | None = None) -> AuditReport:
+    """Audit (for at most about `seconds`) and keep the progress and verdict (commits)."""
+    report = run_audit(session, verifier, origin, full=full, seconds=seconds)
     session.commit()
     return report
 
@@ -115,8 +124,10 @@ def _record_verdict(session: Session, state: AuditState, finding: Finding | None
 class _Checker:
     """Walks blocks from the audit's state onward, rebuilding the tree as it goes."""
 
-    def __init__(self, session: Session, verifier: notes.NoteVerifier, origin: str, state: AuditState) -> None:
+    def __init__(self, session: Session, verifier: notes.NoteVerifier, origin: str, state: AuditState, *,
+                 deadline: float | None = None) -> None:
         self.session = session
+        self.deadline = deadline
         self.verifier = verifier
         self.origin = origin
         self.state = state
@@ -137,6 +148,11 @@ class _Checker:
                     return
                 self._check_block(block, height)
                 height += 1
+                if self._out_of_time():   # after a block: every audit makes progress
+                    return
+
+    def _out_of_time(self) -> bool:
+        return self.deadline is not None and time.perf_counter() >= self.deadline
 
     def _check_block(self, block: Block, expected_height: int) -> None:
         size = self.state.audited_size

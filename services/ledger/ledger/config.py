@@ -30,8 +30,10 @@ class Config(Settings):
     # queued row, so bigger batches ingest faster (one transaction, one INSERT, per batch).
     consumer_prefetch: int = 500
 
-    # The worker's scheduled incremental audit.
+    # The worker's scheduled incremental audit; an audit asked for over HTTP stops after about this long (within
+    # the API's request timeout) and the next one continues.
     audit_interval_seconds: float = 60.0
+    audit_request_seconds: float = 20.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.block_difficulty <= 32:  # beyond 32 bits a block would take hours to mine

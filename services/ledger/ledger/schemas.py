@@ -161,6 +161,8 @@ class AuditReportSchema(Schema):
     mode = fields.String()
     status = fields.String(metadata={"description": "ok, or failed (kept until a full audit finds the log clean)"})
     finding = fields.Nested(FindingSchema, allow_none=True)
+    complete = fields.Boolean(metadata={"description": "false: stopped for time before the last block; an "
+                                                       "incremental audit continues from there"})
     tree_size = fields.Integer(metadata={"description": "Leaves checked so far (in checked blocks)."})
     block_height = fields.Integer(allow_none=True, metadata={"description": "The last block checked."})
     leaves_checked = fields.Integer()

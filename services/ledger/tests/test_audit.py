@@ -95,3 +95,13 @@ def test_staff_run_the_audit(client, log_messages, staff_caller, caller):
     assert (report["mode"], report["status"], report["leaves_checked"], report["blocks_checked"]) == \
         ("full", "ok", 120, 2)
     assert client.post(f"{API}/admin/audit?mode=sideways", headers=staff_headers).status_code == 422
+
+
+def test_an_audit_with_little_time_stops_at_a_block_and_the_next_continues(database, verifier, log_messages):
+    log_messages(450)                                  # 5 blocks
+    with database.transaction() as session:
+        first = audit.run_audit(session, verifier, "test.beyou.example/ledger", full=True, seconds=0)
+    assert (first.complete, first.blocks_checked, first.status) == (False, 1, "ok")
+    with database.transaction() as session:
+        rest = audit.run_audit(session, verifier, "test.beyou.example/ledger")
+    assert (rest.complete, rest.blocks_checked, rest.tree_size) == (True, 4, 450)

@@ -30,6 +30,8 @@ class Audit(MethodView):
     @blp.response(200, AuditReportSchema)
     def post(self, query):
         """Run the audit: recompute leaf hashes, tiles, block links, proof of work and signatures from storage
-        (`mode=incremental`: what is new since the last audit; `full`: everything) and name the first bad record"""
-        return audit.audit_log(request_session(), service_resource("verifier"), service_settings().log_origin,
-                               full=query["mode"] == "full")
+        (`mode=incremental`: what is new since the last audit; `full`: everything) and name the first bad record.
+        A request stops after AUDIT_REQUEST_SECONDS (`complete` false): the next incremental audit continues"""
+        settings = service_settings()
+        return audit.audit_log(request_session(), service_resource("verifier"), settings.log_origin,
+                               full=query["mode"] == "full", seconds=settings.audit_request_seconds)
