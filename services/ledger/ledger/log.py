@@ -55,22 +55,33 @@ def _checkpoint_of(block: Block, origin: str) -> Checkpoint:
 def inclusion(session: Session, origin: str, *, leaf_index: int | None = None, message_id: uuid.UUID | None = None,
               fingerprint: str | None = None, tree_size: int | None = None,
               cache: tree.FullTileCache | None = None) -> dict:
-    """The audit path of one leaf (named by index, message or key) in a checkpointed tree."""
+    """The audit path of one leaf (named by index, message or key) in a checkpointed tree: the leaf and the
+    checkpoint in one query, the tiles in another."""
     if message_id is not None:
-        entry = entries.message_entry(session, message_id)
+        named, what = Entry.source == entries.message_source(message_id), "message"
     elif fingerprint is not None:
-        entry, _revocation = entries.key_entry(session, fingerprint)
+        named, what = Entry.source == entries.key_source(fingerprint), "key"
     else:
-        entry = entries.entry_at(session, leaf_index)
-    checkpoint = checkpoint_at(session, origin, tree_size)
-    if entry.leaf_index >= checkpoint.tree_size:
+        named, what = Entry.leaf_index == leaf_index, f"leaf {leaf_index}"
+    block = sa.select(Block.tree_size, Block.root, Block.checkpoint)
+    block = (block.order_by(Block.height.desc()).limit(1) if tree_size is None
+             else block.where(Block.tree_size == tree_size)).subquery()
+    row = session.execute(sa.select(Entry.leaf_index, Entry.leaf_hash, block.c.tree_size, block.c.root,
+                                    block.c.checkpoint).outerjoin(block, sa.true()).where(named)).first()
+    if row is None:
+        raise NotFound(f"no such {what} in the log (yet: entries reach it within a block interval)")
+    if row.tree_size is None:
         if tree_size is None:
-            raise NotFound(f"leaf {entry.leaf_index} is not in a checkpoint yet: it will be in the next block")
-        raise Invalid(f"leaf {entry.leaf_index} is not in the tree of size {tree_size}",
-                      errors={"tree_size": [f"Must be greater than the leaf index {entry.leaf_index}."]})
-    return {"leaf_index": entry.leaf_index, "tree_size": checkpoint.tree_size, "leaf_hash": entry.leaf_hash,
-            "audit_path": tree.inclusion_path(session, entry.leaf_index, checkpoint.tree_size, cache),
-            "checkpoint": checkpoint}
+            raise NotFound(NO_CHECKPOINT_YET)
+        checkpoint_at(session, origin, tree_size)   # the 422 naming tree_size
+    if row.leaf_index >= row.tree_size:
+        if tree_size is None:
+            raise NotFound(f"leaf {row.leaf_index} is not in a checkpoint yet: it will be in the next block")
+        raise Invalid(f"leaf {row.leaf_index} is not in the tree of size {tree_size}",
+                      errors={"tree_size": [f"Must be greater than the leaf index {row.leaf_index}."]})
+    return {"leaf_index": row.leaf_index, "tree_size": row.tree_size, "leaf_hash": row.leaf_hash,
+            "audit_path": tree.inclusion_path(session, row.leaf_index, row.tree_size, cache),
+            "checkpoint": Checkpoint(origin, row.tree_size, row.root, row.checkpoint)}
 
 
 def consistency(session: Session, origin: str, first: int, second: int,
