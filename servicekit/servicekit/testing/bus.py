@@ -120,3 +120,34 @@ def running_worker():
         stop.set()
         thread.join(timeout=15)
         assert not thread.is_alive(), "worker did not stop within 15 s of being asked to"
+
+
+@pytest.fixture
+def connected_worker(running_worker, amqp_url, bus_namespace):
+    """`connected_worker(app, handlers, **options)`: the service's worker on an empty queue, returned once its
+    relay and consumer are connected (its heartbeat says so). The session's earlier suites leave their events
+    in a service's queue of the shared test bus, and they are not this test's; an event delivered before the
+    consumer has bound its queue would race the binding."""
+    from servicekit.context import context_of
+    from servicekit.worker import check_heartbeat, heartbeat_file
+
+    def start(app, handlers, **options):
+        settings = context_of(app).settings
+        connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+        try:
+            channel = connection.channel()
+            channel.queue_declare(f"{bus_namespace}.{settings.service}", passive=True)
+            channel.queue_purge(f"{bus_namespace}.{settings.service}")
+        except pika.exceptions.ChannelClosedByBroker:  # no queue yet: nothing to purge
+            pass
+        finally:
+            if connection.is_open:
+                connection.close()
+        stop = running_worker(app, handlers, **options)
+        wait_until(lambda: check_heartbeat(heartbeat_file(settings), settings.worker_heartbeat_max_age_seconds)[0],
+                   WORKER_CONNECT_SECONDS, message="the worker to be connected")
+        return stop
+    return start
+
+
+WORKER_CONNECT_SECONDS = 30  # a busy CI machine

@@ -4,7 +4,6 @@ import datetime as dt
 import hashlib
 import uuid
 
-import pika
 import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
@@ -13,7 +12,6 @@ from servicekit.context import context_of
 from servicekit.events import Event, record
 from servicekit.tables import outbox
 from servicekit.testing import wait_until
-from servicekit.worker import check_heartbeat, heartbeat_file
 
 from ledger import leaves, merkle
 from ledger.models import Entry
@@ -24,21 +22,9 @@ BUS_TIMEOUT = 30
 
 
 @pytest.fixture
-def worker(app, handlers, running_worker, amqp_url, bus_namespace, empty_log):
-    """The ledger's worker (consumer, relay, sequencer, audit) on an empty queue."""
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    try:
-        channel = connection.channel()
-        channel.queue_declare(f"{bus_namespace}.ledger", passive=True)
-        channel.queue_purge(f"{bus_namespace}.ledger")
-    except pika.exceptions.ChannelClosedByBroker:
-        pass
-    finally:
-        connection.close()
-    settings = context_of(app).settings
-    running_worker(app, handlers, tasks=tasks(settings))
-    wait_until(lambda: check_heartbeat(heartbeat_file(settings), settings.worker_heartbeat_max_age_seconds)[0],
-               BUS_TIMEOUT, message="the worker to be connected")
+def worker(app, handlers, connected_worker, empty_log):
+    """The ledger's worker (consumer, relay, sequencer, audit) on an empty queue, once connected."""
+    connected_worker(app, handlers, tasks=tasks(context_of(app).settings))
 
 
 def publish(database, event_type, payload) -> Event:

@@ -2,14 +2,11 @@
 import datetime as dt
 import uuid
 
-import pika
 import pytest
 import sqlalchemy as sa
-from servicekit.context import context_of
 from servicekit.events import Event, record
 from servicekit.tables import inbox, outbox
 from servicekit.testing import wait_until
-from servicekit.worker import check_heartbeat, heartbeat_file
 
 from social.models import Block, KnownItem, KnownMessage, Notification, Profile
 
@@ -17,23 +14,9 @@ BUS_TIMEOUT = 30  # seconds an event may take through the relay, the broker and 
 
 
 @pytest.fixture
-def worker(app, handlers, running_worker, amqp_url, bus_namespace):
-    """social's worker, on an empty queue: the session's earlier suites (auth's registrations, messaging's
-    messages) left their events in social's queue of the shared test bus, and they are not these tests'."""
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    try:
-        channel = connection.channel()
-        channel.queue_declare(f"{bus_namespace}.social", passive=True)
-        channel.queue_purge(f"{bus_namespace}.social")
-    except pika.exceptions.ChannelClosedByBroker:  # no queue yet: nothing to purge
-        pass
-    finally:
-        connection.close()
-    running_worker(app, handlers)
-    # Deliver nothing before the relay and the consumer are connected and the queue bound.
-    settings = context_of(app).settings
-    wait_until(lambda: check_heartbeat(heartbeat_file(settings), settings.worker_heartbeat_max_age_seconds)[0],
-               BUS_TIMEOUT, message="the worker to be connected")
+def worker(app, handlers, connected_worker):
+    """social's worker, on an empty queue, once connected."""
+    connected_worker(app, handlers)
 
 
 def deliver(database, event_type, payload) -> Event:
