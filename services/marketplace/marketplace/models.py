@@ -12,7 +12,7 @@ import uuid
 
 from servicekit.db import new_metadata
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Computed, DateTime, ForeignKey, Index, Integer,
-                        LargeBinary, PrimaryKeyConstraint, SmallInteger, String, Text, UniqueConstraint, func, text)
+                        LargeBinary, PrimaryKeyConstraint, SmallInteger, String, UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -101,6 +101,7 @@ class Item(Base):
         Index("ix_items_search", "search", postgresql_using="gin"),
         Index("ix_items_listed_newest", "created_at", "id", postgresql_where=text("status <> 'removed'")),
         Index("ix_items_listed_price", "price_minor", "id", postgresql_where=text("status <> 'removed'")),
+        Index("ix_items_currency_price", "currency", "price_minor", "id", postgresql_where=text("status <> 'removed'")),
         Index("ix_items_seller", "seller_id", "created_at"),
         Index("ix_items_category", "category_id"),
     )

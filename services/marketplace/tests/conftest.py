@@ -1,7 +1,17 @@
+import dataclasses
+import datetime as dt
+import uuid
+
 import pytest
+import sqlalchemy as sa
+from servicekit.events import Event
 
 from marketplace import create_app
 from marketplace.events import handlers as marketplace_handlers
+from marketplace.items import refresh_status
+from marketplace.models import Item, Order, OrderLine
+
+API = "/api/marketplace"
 
 
 @pytest.fixture(scope="session")
@@ -12,3 +22,175 @@ def app(migrated_app):
 @pytest.fixture
 def handlers():
     return marketplace_handlers
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+# --- people, as auth's and social's events make them -----------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Person:
+    """A user the marketplace heard of from auth, and the headers of their signed-in requests."""
+
+    user_id: uuid.UUID
+    username: str
+    headers: dict[str, str]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+@pytest.fixture
+def now():
+    """`now()`: the current time, as events carry it."""
+    return _now
+
+
+@pytest.fixture
+def deliver(session):
+    """`deliver(event_type, payload)`: handle an event as the marketplace's worker would (committed)."""
+    def handle(event_type: str, payload: dict) -> None:
+        marketplace_handlers.get(event_type)(session, Event.new(event_type, payload))
+        session.commit()
+    return handle
+
+
+@pytest.fixture
+def ban(deliver):
+    """`ban(person)`: auth announced the person's ban."""
+    def announce(person: Person) -> None:
+        deliver("auth.user.banned", {"user_id": str(person.user_id), "reason": "spam", "banned_at": _now(),
+                                     "actor_id": None})
+    return announce
+
+
+@pytest.fixture
+def unban(deliver):
+    """`unban(person)`: auth announced that the person's ban was lifted."""
+    def announce(person: Person) -> None:
+        deliver("auth.user.unbanned", {"user_id": str(person.user_id), "unbanned_at": _now(), "actor_id": None})
+    return announce
+
+
+@pytest.fixture
+def block(deliver):
+    """`block(a, b)`: social announced that `a` blocked `b`."""
+    def announce(blocker: Person, blocked: Person) -> None:
+        deliver("social.block.created", {"blocker_id": str(blocker.user_id), "blocked_id": str(blocked.user_id),
+                                         "created_at": _now()})
+    return announce
+
+
+@pytest.fixture
+def unblock(deliver):
+    """`unblock(a, b)`: social announced that `a` lifted their block of `b`."""
+    def announce(blocker: Person, blocked: Person) -> None:
+        deliver("social.block.removed", {"blocker_id": str(blocker.user_id), "blocked_id": str(blocked.user_id),
+                                         "removed_at": _now()})
+    return announce
+
+
+@pytest.fixture
+def new_user(deliver, token_issuer):
+    """`new_user(verified=False, banned=False, staff=False)`: a user auth announced (verified, banned, as asked),
+    signed in (the token says verified too; a banned user's token is still valid: the marketplace must refuse)."""
+    def make(*, verified: bool = False, banned: bool = False, staff: bool = False) -> Person:
+        user_id = uuid.uuid4()
+        username = f"u_{user_id.hex[:12]}"
+        deliver("auth.user.registered", {"user_id": str(user_id), "username": username, "created_at": _now()})
+        if verified:
+            deliver("auth.user.verified", {"user_id": str(user_id), "request_id": str(uuid.uuid4()),
+                                           "decided_at": _now()})
+        if banned:
+            deliver("auth.user.banned", {"user_id": str(user_id), "reason": "spam", "banned_at": _now(),
+                                         "actor_id": None})
+        roles = ("user", "staff") if staff else ("user",)
+        token = token_issuer.issue(user_id, roles=roles, verified=verified)
+        return Person(user_id, username, {"Authorization": f"Bearer {token}"})
+    return make
+
+
+@pytest.fixture
+def staff(new_user):
+    """A staff member (categories are theirs to maintain)."""
+    return new_user(verified=True, staff=True)
+
+
+@pytest.fixture
+def seller(new_user):
+    """A verified user, who may list items."""
+    return new_user(verified=True)
+
+
+# --- the catalog, made through the API ---------------------------------------------------------------
+
+@pytest.fixture
+def category(client, staff):
+    """`category(name=None, parent=None, slug=None)`: a category staff created (its JSON: id, name, slug,
+    parent_id); `parent` is another category's JSON or id."""
+    def make(name: str | None = None, parent: dict | str | None = None, slug: str | None = None) -> dict:
+        suffix = uuid.uuid4().hex[:8]
+        parent_id = parent["id"] if isinstance(parent, dict) else parent
+        body = {"name": name or f"Category {suffix}", "slug": slug or f"category-{suffix}", "parent_id": parent_id}
+        response = client.post(f"{API}/admin/categories", headers=staff.headers, json=body)
+        assert response.status_code == 201, response.json
+        return response.json
+    return make
+
+
+@pytest.fixture
+def listed_item(client, category):
+    """`listed_item(seller, **fields)`: an item the seller listed through the API (its JSON); fields default to
+    a 10.00 EUR good-condition item, quantity 1, in a new category (`category_id` names another)."""
+    def make(seller: Person, **fields) -> dict:
+        body = {"title": "A sturdy oak chair", "description": "Solid oak, lightly used.", "price_minor": 1000,
+                "currency": "EUR", "quantity": 1, "condition": "good", **fields}
+        body.setdefault("category_id", category()["id"])
+        response = client.post(f"{API}/items", headers=seller.headers, json=body)
+        assert response.status_code == 201, response.json
+        return response.json
+    return make
+
+
+# --- orders as checkout leaves them (for the catalog's rules; the buying side's tests go through the API) ----
+
+@pytest.fixture
+def pending_order(database):
+    """`pending_order(item, buyer_id, quantity=1)`: the id of a pending order with a line of `item` (its JSON),
+    the quantity reserved, as checkout leaves it."""
+    def place(item: dict, buyer_id: uuid.UUID, quantity: int = 1) -> uuid.UUID:
+        order_id = uuid.uuid4()
+        with database.transaction() as session:
+            session.add(Order(id=order_id, buyer_id=buyer_id, total_minor=item["price_minor"] * quantity,
+                              currency=item["currency"], shipping_address={"name": "B. Uyer"},
+                              reserved_until=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=15)))
+            session.flush()
+            session.add(OrderLine(order_id=order_id, item_id=item["id"], seller_id=item["seller_id"],
+                                  title=item["title"], unit_price_minor=item["price_minor"], currency=item["currency"],
+                                  quantity=quantity))
+            stock = session.get(Item, uuid.UUID(item["id"]), with_for_update=True)
+            stock.reserved += quantity
+            refresh_status(stock)
+        return order_id
+    return place
+
+
+@pytest.fixture
+def close_order(database):
+    """`close_order(order_id, status)`: the pending order becomes `status` (paid: its units sold; cancelled,
+    expired: released), as payment, cancellation or expiry leave it."""
+    def close(order_id: uuid.UUID, status: str) -> None:
+        with database.transaction() as session:
+            order = session.get(Order, order_id, with_for_update=True)
+            order.status = status
+            for line in session.scalars(sa.select(OrderLine).where(OrderLine.order_id == order_id)):
+                stock = session.get(Item, line.item_id, with_for_update=True)
+                stock.reserved -= line.quantity
+                if status == "paid":
+                    stock.quantity -= line.quantity
+                refresh_status(stock)
+    return close

@@ -1,6 +1,6 @@
 """The marketplace service's resources: one flask-smorest Blueprint per resource."""
 from __future__ import annotations
 
-from servicekit.api import Blueprint
+from marketplace.api import cart, categories, checkout, images, items, orders, sales
 
-blueprints: list[Blueprint] = []
+blueprints = [module.blp for module in (categories, items, images, cart, checkout, orders, sales)]
