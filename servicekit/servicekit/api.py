@@ -186,3 +186,42 @@ class Api(flask_smorest.Api):
         response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, PROBLEM_JSON)
         self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+
+
+# --- serving stored image renditions (social's avatars, the marketplace's item images) -----------------
+
+# The bytes behind a rendition's id never change (a new upload is a new id), so caches may keep them a year.
+IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
+# Served bytes are our own re-encoded WebP, but a browser told to render nothing but the image is safe whatever.
+IMAGE_CSP = "default-src 'none'"
+
+
+def _required_header(description: str) -> dict:
+    return {"description": description, "required": True, "schema": {"type": "string"}}
+
+
+RENDITION_RESPONSE = {200: {
+    "description": "The rendition, WebP.",
+    "content": {"image/webp": {"schema": {"type": "string", "format": "binary"}}},
+    "headers": {
+        "Cache-Control": _required_header(IMMUTABLE_CACHE),
+        "ETag": _required_header("The rendition's entity tag (If-None-Match gets a 304)."),
+        "X-Content-Type-Options": _required_header("nosniff"),
+        "Content-Disposition": _required_header("inline"),
+        "Content-Security-Policy": _required_header(IMAGE_CSP),
+    }}}
+"""The OpenAPI responses of a rendition route: `@blp.doc(responses=RENDITION_RESPONSE)`."""
+
+
+def rendition_response(data: bytes, content_type: str, etag: str):
+    """A stored image rendition as served: immutable caching, an ETag (a 304 for If-None-Match), nosniff,
+    inline, a CSP that lets nothing run."""
+    from flask import Response, request
+
+    response = Response(data, mimetype=content_type)
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = IMMUTABLE_CACHE
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Disposition"] = "inline"
+    response.headers["Content-Security-Policy"] = IMAGE_CSP
+    return response.make_conditional(request)

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Response, request
 from flask.views import MethodView
-from servicekit.api import Blueprint
+from servicekit.api import RENDITION_RESPONSE, Blueprint, rendition_response
 from servicekit.context import service_settings
 from servicekit.db import request_session
 from servicekit.tokens import current_principal
@@ -16,26 +15,6 @@ from social.schemas import AvatarUploadSchema, OwnProfileSchema
 
 blp = Blueprint("avatars", __name__, description="Avatar images")
 
-# The bytes behind an avatar id never change (a new upload is a new id), so caches may keep them for a year.
-CACHE_CONTROL = "public, max-age=31536000, immutable"
-# Served bytes are our own WebP, but a browser told to render nothing but the image is safe whatever happens.
-CONTENT_SECURITY_POLICY = "default-src 'none'"
-
-
-def _header(description: str) -> dict:
-    return {"description": description, "required": True, "schema": {"type": "string"}}
-
-
-IMAGE_RESPONSE = {200: {
-    "description": "The rendition, WebP.",
-    "content": {"image/webp": {"schema": {"type": "string", "format": "binary"}}},
-    "headers": {
-        "Cache-Control": _header(CACHE_CONTROL),
-        "ETag": _header("The rendition's entity tag (If-None-Match gets a 304)."),
-        "X-Content-Type-Options": _header("nosniff"),
-        "Content-Disposition": _header("inline"),
-        "Content-Security-Policy": _header(CONTENT_SECURITY_POLICY),
-    }}}
 
 
 @blp.route("/profiles/me/avatar")
@@ -66,16 +45,10 @@ class OwnAvatar(MethodView):
     {"in": "path", "name": "size", "description": "The side of the square, in pixels.",
      "schema": {"type": "integer", "enum": list(AVATAR_SIZES)}}])
 class AvatarImage(MethodView):
-    @blp.doc(responses=IMAGE_RESPONSE)
+    @blp.doc(responses=RENDITION_RESPONSE)
     @blp.alt_response(304, description="Not modified (If-None-Match named this rendition's ETag)")
     @blp.alt_response(404, description=f"No such avatar, or a size other than {', '.join(map(str, AVATAR_SIZES))}")
     def get(self, avatar_id: uuid.UUID, size: int):
         """One rendition of an avatar (no sign-in needed: avatars are as public as usernames)"""
         image = avatars.avatar_image(request_session(), avatar_id, size)
-        response = Response(image.data, mimetype=image.content_type)
-        response.set_etag(f"{avatar_id}-{size}")
-        response.headers["Cache-Control"] = CACHE_CONTROL
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Content-Disposition"] = "inline"
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        return response.make_conditional(request)
+        return rendition_response(image.data, image.content_type, f"{avatar_id}-{size}")
