@@ -1,17 +1,23 @@
 import dataclasses
 import datetime as dt
+import threading
 import uuid
 
 import pytest
 import sqlalchemy as sa
+from servicekit.context import context_of
 from servicekit.events import Event
+from servicekit.tables import outbox
 
 from marketplace import create_app
 from marketplace.events import handlers as marketplace_handlers
 from marketplace.items import refresh_status
 from marketplace.models import Item, Order, OrderLine
+from marketplace.payments import TestProvider
 
 API = "/api/marketplace"
+ADDRESS = {"name": "Ada Lovelace", "line1": "12 St James's Square", "city": "London", "postal_code": "SW1Y 4JH",
+           "country": "GB"}
 
 
 @pytest.fixture(scope="session")
@@ -194,3 +200,127 @@ def close_order(database):
                     stock.quantity -= line.quantity
                 refresh_status(stock)
     return close
+
+
+# --- buying, through the API --------------------------------------------------------------------------------------
+
+@pytest.fixture
+def buyer(new_user):
+    """A signed-in user, unverified: buying needs no verification."""
+    return new_user()
+
+
+@pytest.fixture
+def address():
+    """The shipping address `check_out` sends unless told otherwise (Ada Lovelace's, 12 St James's Square)."""
+    return dict(ADDRESS)
+
+
+def _expect(response, status):
+    # None: the caller judges the answer itself (as the tests of concurrent requests do, all answers together).
+    if status is not None:
+        assert response.status_code == status, response.json
+    return response
+
+
+@pytest.fixture
+def add(client):
+    """`add(buyer, item, quantity=1, status=200, client=None)`: the buyer put the item (its JSON or id) in their
+    cart; the response, its status asserted (`status=None`: not); `client` for a request from another thread."""
+    def put(buyer: Person, item: dict | uuid.UUID | str, quantity: int = 1, *, status: int | None = 200,
+            client=client):
+        item_id = item["id"] if isinstance(item, dict) else str(item)
+        return _expect(client.post(f"{API}/cart/items", headers=buyer.headers,
+                                   json={"item_id": item_id, "quantity": quantity}), status)
+    return put
+
+
+@pytest.fixture
+def check_out(client, add):
+    """`check_out(buyer, *items, key=None, status=201, client=None, **body)`: the buyer put one unit of each item
+    in their cart, then checked out with `body` (shipping_address defaults to `address`; currency) under the
+    Idempotency-Key `key` (a new one by default); the response, its status asserted (`status=None`: not)."""
+    def place(buyer: Person, *items: dict, key: str | None = None, status: int | None = 201, client=client,
+              **body):
+        for item in items:
+            add(buyer, item, client=client)
+        return _expect(client.post(f"{API}/checkout",
+                                   headers={**buyer.headers, "Idempotency-Key": key or uuid.uuid4().hex},
+                                   json={"shipping_address": ADDRESS, **body}), status)
+    return place
+
+
+@pytest.fixture
+def pay(client):
+    """`pay(buyer, order, number="4242424242424242", key=None, status=200, client=None, **card)`: the buyer paid
+    the order (its JSON) with the test card `number` (`card` overrides exp_month=12, exp_year=2099, cvc="123")
+    under the Idempotency-Key `key` (a new one by default); the response, its status asserted (`status=None`:
+    not)."""
+    def charge(buyer: Person, order: dict, number: str = "4242424242424242", *, key: str | None = None,
+               status: int | None = 200, client=client, **card):
+        return _expect(client.post(f"{API}/orders/{order['id']}/pay",
+                                   headers={**buyer.headers, "Idempotency-Key": key or uuid.uuid4().hex},
+                                   json={"card": {"number": number, "exp_month": 12, "exp_year": 2099, "cvc": "123",
+                                                  **card}}), status)
+    return charge
+
+
+@pytest.fixture
+def stock(session):
+    """`stock(item)`: (quantity, reserved, status) of the item (its JSON) as committed now."""
+    def of(item: dict) -> tuple[int, int, str]:
+        return tuple(session.execute(sa.select(Item.quantity, Item.reserved, Item.status)
+                                     .where(Item.id == item["id"])).one())
+    return of
+
+
+@pytest.fixture
+def published(session):
+    """`published(event_type, **payload)`: the payloads of the events of that type in the outbox whose payload
+    has those values (compared as strings)."""
+    def payloads(event_type: str, **payload) -> list[dict]:
+        rows = session.execute(sa.select(outbox.c.envelope).where(outbox.c.event_type == event_type)).scalars()
+        wanted = {key: str(value) for key, value in payload.items()}
+        return [envelope["payload"] for envelope in rows if wanted.items() <= envelope["payload"].items()]
+    return payloads
+
+
+@pytest.fixture
+def at_once():
+    """`at_once(requests)`: run the callables at the same moment, each in its own thread; their answers in order."""
+    def run_all(requests: list) -> list:
+        start = threading.Barrier(len(requests))
+        answers = [None] * len(requests)
+
+        def run(index, request):
+            start.wait()
+            answers[index] = request()
+
+        threads = [threading.Thread(target=run, args=(index, request)) for index, request in enumerate(requests)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        return answers
+    return run_all
+
+
+class CountingProvider(TestProvider):
+    """The test provider, counting the charges it was asked for."""
+
+    def __init__(self):
+        super().__init__(timeout_seconds=10)
+        self.charged: list[str] = []
+
+    def charge(self, amount_minor, currency, card, reference):
+        self.charged.append(reference)
+        return super().charge(amount_minor, currency, card, reference)
+
+
+@pytest.fixture
+def provider(app, monkeypatch):
+    """The app's payment provider for this test: the test provider, counting its charges (`.charged`: the
+    references asked for, in order)."""
+    counting = CountingProvider()
+    monkeypatch.setitem(context_of(app).resources, "payments", counting)
+    return counting

@@ -1,7 +1,6 @@
 import dataclasses
 import datetime as dt
 import threading
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -9,30 +8,9 @@ from servicekit.context import context_of
 from servicekit.tables import outbox
 from servicekit.testing import wait_until
 
-from marketplace.models import Item, Order
+from marketplace.models import Order
 from marketplace.orders import expire_reservations, expiry_task, release_orders
 from marketplace.payments import TestProvider
-
-API = "/api/marketplace"
-ADDRESS = {"name": "Katherine Johnson", "line1": "1 NASA Drive", "city": "Hampton", "postal_code": "23666",
-           "country": "US"}
-
-
-def check_out(client, buyer, *items):
-    for item in items:
-        added = client.post(f"{API}/cart/items", headers=buyer.headers, json={"item_id": item["id"]})
-        assert added.status_code == 200, added.json
-    response = client.post(f"{API}/checkout", headers={**buyer.headers, "Idempotency-Key": uuid.uuid4().hex},
-                           json={"shipping_address": ADDRESS})
-    assert response.status_code == 201, response.json
-    return response.json
-
-
-def pay(client, buyer, order):
-    return client.post(f"{API}/orders/{order['id']}/pay",
-                       headers={**buyer.headers, "Idempotency-Key": uuid.uuid4().hex},
-                       json={"card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2099,
-                                      "cvc": "123"}})
 
 
 def let_expire(session, order):
@@ -44,11 +22,6 @@ def let_expire(session, order):
 
 def status_of(session, order):
     return session.scalar(sa.select(Order.status).where(Order.id == order["id"]))
-
-
-def stock(session, item):
-    return tuple(session.execute(sa.select(Item.quantity, Item.reserved, Item.status)
-                                 .where(Item.id == item["id"])).one())
 
 
 def cancellations(session, order):
@@ -88,46 +61,42 @@ def provider(app, monkeypatch):
     blocking.go.set()
 
 
-@pytest.fixture
-def buyer(new_user):
-    return new_user()
-
-
-def test_an_order_past_its_reservation_cannot_be_paid_and_its_units_are_released(client, session, provider, buyer,
-                                                                                 seller, listed_item):
+def test_an_order_past_its_reservation_cannot_be_paid_and_its_units_are_released(session, check_out, pay, stock,
+                                                                                 provider, buyer, seller,
+                                                                                 listed_item):
     chair = listed_item(seller)
-    order = check_out(client, buyer, chair)
+    order = check_out(buyer, chair).json
     let_expire(session, order)
 
-    refused = pay(client, buyer, order)
+    refused = pay(buyer, order, status=409)
 
-    assert refused.status_code == 409
     assert "expired" in refused.json["detail"]
     assert provider.charged == []
     assert status_of(session, order) == "expired"
-    assert stock(session, chair) == (1, 0, "available")
+    assert stock(chair) == (1, 0, "available")
     assert [event["reason"] for event in cancellations(session, order)] == ["expired"]
 
 
-def test_the_expiry_releases_every_pending_order_past_its_time_and_no_other(client, session, database, provider,
-                                                                            new_user, seller, listed_item):
+def test_the_expiry_releases_every_pending_order_past_its_time_and_no_other(session, database, check_out, pay,
+                                                                            stock, provider, new_user, seller,
+                                                                            listed_item):
     provider.go.set()
     chair, lamp, desk, shelf = (listed_item(seller, title=title, quantity=2)
                                 for title in ("Chair", "Lamp", "Desk", "Shelf"))
-    late = [check_out(client, new_user(), chair, lamp), check_out(client, new_user(), desk)]
-    on_time = check_out(client, new_user(), shelf)
+    late = [check_out(new_user(), chair, lamp).json, check_out(new_user(), desk).json]
+    on_time = check_out(new_user(), shelf).json
     payer = new_user()
-    paid_too_late = check_out(client, payer, chair)
+    paid_too_late = check_out(payer, chair).json
     for order in (*late, paid_too_late):
         let_expire(session, order)
-    assert pay(client, payer, paid_too_late).status_code == 409   # paying found it expired, and released it
+    pay(payer, paid_too_late, status=409)   # paying found it expired, and released it
     for order in late:
         assert status_of(session, order) == "pending"
 
     assert expire_reservations(database, batch_size=1) >= 2   # other tests' orders share the database
 
     assert [status_of(session, order) for order in (*late, on_time)] == ["expired", "expired", "pending"]
-    assert [stock(session, item) for item in (chair, lamp, desk, shelf)] == [
+    assert [stock(item) for item in (chair, lamp, desk, shelf)] == [
         (2, 0, "available"), (2, 0, "available"), (2, 0, "available"), (2, 1, "available")]
     for order in late:
         [event] = cancellations(session, order)
@@ -137,52 +106,54 @@ def test_the_expiry_releases_every_pending_order_past_its_time_and_no_other(clie
     assert [len(cancellations(session, order)) for order in late] == [1, 1]
 
 
-def test_the_worker_releases_expired_reservations_on_its_own(app, client, session, settings, provider, handlers,
-                                                             running_worker, buyer, seller, listed_item):
+def test_the_worker_releases_expired_reservations_on_its_own(app, session, settings, check_out, stock, provider,
+                                                             handlers, running_worker, buyer, seller, listed_item):
     chair = listed_item(seller)
-    order = check_out(client, buyer, chair)
+    order = check_out(buyer, chair).json
     let_expire(session, order)
 
     running_worker(app, handlers, tasks=[expiry_task(dataclasses.replace(settings, expiry_interval_seconds=0.1))])
 
     wait_until(lambda: status_of(session, order) == "expired", message="the worker to release the order")
-    assert stock(session, chair) == (1, 0, "available")
+    assert stock(chair) == (1, 0, "available")
 
 
 def test_a_reservation_that_expires_while_its_payment_is_in_flight_ends_paid_never_released(
-        app, session, database, settings, provider, buyer, seller, listed_item):
+        app, session, database, settings, check_out, pay, stock, provider, buyer, seller, listed_item):
     chair = listed_item(seller)
-    order = check_out(app.test_client(), buyer, chair)
+    order = check_out(buyer, chair).json
     answers = []
-    payment = threading.Thread(target=lambda: answers.append(pay(app.test_client(), buyer, order)))
+    payment = threading.Thread(target=lambda: answers.append(pay(buyer, order, status=None,
+                                                                 client=app.test_client())))
     payment.start()
     assert provider.charging.wait(30), "the payment never reached the provider"
 
     long_after = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2 * settings.reservation_seconds)
     expire_reservations(database, now=long_after)   # the payment holds the order: skipped
     assert status_of(session, order) == "pending"
-    assert stock(session, chair) == (1, 1, "reserved")
+    assert stock(chair) == (1, 1, "reserved")
     provider.go.set()
     payment.join(timeout=30)
 
     assert answers[0].status_code == 200, answers[0].json
     expire_reservations(database, now=long_after)
     assert status_of(session, order) == "paid"
-    assert stock(session, chair) == (0, 0, "sold")
+    assert stock(chair) == (0, 0, "sold")
     assert cancellations(session, order) == []
 
 
 def test_a_payment_arriving_while_the_expiry_releases_the_order_waits_and_finds_it_expired(
-        app, session, database, provider, buyer, seller, listed_item):
+        app, session, database, check_out, pay, stock, provider, buyer, seller, listed_item):
     provider.go.set()
     chair = listed_item(seller)
-    order = check_out(app.test_client(), buyer, chair)
+    order = check_out(buyer, chair).json
     answers = []
     with database.transaction() as expiry:   # the expiry task, halfway through releasing the order
         locked = expiry.scalars(sa.select(Order).where(Order.id == order["id"])
                                 .with_for_update(skip_locked=True)).all()
         release_orders(expiry, locked, reason="expired", now=dt.datetime.now(dt.UTC))
-        payment = threading.Thread(target=lambda: answers.append(pay(app.test_client(), buyer, order)))
+        payment = threading.Thread(target=lambda: answers.append(pay(buyer, order, status=None,
+                                                                     client=app.test_client())))
         payment.start()
         wait_until(lambda: waiting_for_a_lock(database), message="the payment to wait for the order's lock")
     payment.join(timeout=30)
@@ -190,4 +161,4 @@ def test_a_payment_arriving_while_the_expiry_releases_the_order_waits_and_finds_
     assert answers[0].status_code == 409
     assert provider.charged == []
     assert status_of(session, order) == "expired"
-    assert stock(session, chair) == (1, 0, "available")
+    assert stock(chair) == (1, 0, "available")

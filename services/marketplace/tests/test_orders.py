@@ -2,38 +2,12 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from servicekit.context import context_of
-from servicekit.tables import outbox
 
-from marketplace.models import Item, Payment
-from marketplace.payments import TestProvider
+from marketplace.models import Payment
 
 API = "/api/marketplace"
-ADDRESS = {"name": "Grace Hopper", "line1": "1 Navy Yard", "city": "Arlington", "postal_code": "22202",
-           "country": "US"}
 SUCCEEDS, DECLINED, INSUFFICIENT_FUNDS, TIMES_OUT = ("4242424242424242", "4000000000000002", "4000000000009995",
                                                      "4000000000000119")
-
-
-def add(client, buyer, item, quantity=1):
-    response = client.post(f"{API}/cart/items", headers=buyer.headers, json={"item_id": item["id"],
-                                                                             "quantity": quantity})
-    assert response.status_code == 200, response.json
-
-
-def check_out(client, buyer, *items):
-    for item in items:
-        add(client, buyer, item)
-    response = client.post(f"{API}/checkout", headers={**buyer.headers, "Idempotency-Key": uuid.uuid4().hex},
-                           json={"shipping_address": ADDRESS})
-    assert response.status_code == 201, response.json
-    return response.json
-
-
-def pay(client, buyer, order, number=SUCCEEDS, key=None, **card):
-    return client.post(f"{API}/orders/{order['id']}/pay",
-                       headers={**buyer.headers, "Idempotency-Key": key or uuid.uuid4().hex},
-                       json={"card": {"number": number, "exp_month": 12, "exp_year": 2099, "cvc": "123", **card}})
 
 
 def order_of(client, buyer, order):
@@ -42,70 +16,34 @@ def order_of(client, buyer, order):
     return response.json
 
 
-def stock(session, item):
-    return tuple(session.execute(sa.select(Item.quantity, Item.reserved, Item.status)
-                                 .where(Item.id == item["id"])).one())
-
-
-def published(session, event_type, **payload):
-    rows = session.execute(sa.select(outbox.c.envelope).where(outbox.c.event_type == event_type)).scalars()
-    wanted = {key: str(value) for key, value in payload.items()}
-    return [envelope["payload"] for envelope in rows if wanted.items() <= envelope["payload"].items()]
-
-
-class CountingProvider(TestProvider):
-    """The test provider, counting the charges it was asked for."""
-
-    def __init__(self):
-        super().__init__(timeout_seconds=10)
-        self.charged: list[str] = []
-
-    def charge(self, amount_minor, currency, card, reference):
-        self.charged.append(reference)
-        return super().charge(amount_minor, currency, card, reference)
-
-
-@pytest.fixture
-def provider(app, monkeypatch):
-    counting = CountingProvider()
-    monkeypatch.setitem(context_of(app).resources, "payments", counting)
-    return counting
-
-
-@pytest.fixture
-def buyer(new_user):
-    return new_user()
-
-
 # --- paying -------------------------------------------------------------------------------------------------------
 
 def test_a_paid_order_sells_its_units_empties_those_cart_lines_and_tells_the_sellers(
-        client, session, provider, new_user, buyer, seller, listed_item):
+        client, add, check_out, pay, stock, published, provider, new_user, buyer, seller, listed_item):
     other_seller = new_user(verified=True)
     chair = listed_item(seller, title="Chair", quantity=3, price_minor=1000)
     lamp = listed_item(other_seller, title="Lamp", quantity=1, price_minor=250)
-    add(client, buyer, chair, 2)
-    order = check_out(client, buyer, lamp)
+    add(buyer, chair, 2)
+    order = check_out(buyer, lamp).json
     later = listed_item(seller, title="Later")
-    add(client, buyer, later)
+    add(buyer, later)
 
-    paid = pay(client, buyer, order)
+    paid = pay(buyer, order)
 
-    assert paid.status_code == 200, paid.json
     assert (paid.json["status"], paid.json["failure_reason"]) == ("paid", None)
     assert paid.json["paid_at"] is not None
     assert [(p["outcome"], p["amount_minor"], p["currency"], p["card_brand"], p["card_last4"])
             for p in paid.json["payments"]] == [("succeeded", 2250, "EUR", "visa", "4242")]
     assert paid.json == order_of(client, buyer, order)
-    assert stock(session, chair) == (1, 0, "available")
-    assert stock(session, lamp) == (0, 0, "sold")
+    assert stock(chair) == (1, 0, "available")
+    assert stock(lamp) == (0, 0, "sold")
     assert [line["item_id"] for line in client.get(f"{API}/cart", headers=buyer.headers).json["lines"]] == [
         later["id"]]
     assert provider.charged == [order["id"]]
-    [event] = published(session, "marketplace.order.paid", order_id=order["id"])
+    [event] = published("marketplace.order.paid", order_id=order["id"])
     assert (event["total_minor"], sorted(event["seller_ids"])) == (2250, sorted([str(seller.user_id),
                                                                                  str(other_seller.user_id)]))
-    sold = {payload["item_id"]: payload for payload in published(session, "marketplace.item.sold",
+    sold = {payload["item_id"]: payload for payload in published("marketplace.item.sold",
                                                                    order_id=order["id"])}
     assert {item_id: (p["seller_id"], p["buyer_id"], p["quantity"]) for item_id, p in sold.items()} == {
         chair["id"]: (str(seller.user_id), str(buyer.user_id), 2),
@@ -119,27 +57,25 @@ def test_a_paid_order_sells_its_units_empties_those_cart_lines_and_tells_the_sel
     ("5555555555554444", "declined", "Unknown test card."),
 ])
 def test_a_failed_payment_leaves_the_order_pending_with_its_reason_and_it_can_be_paid_again(
-        client, session, provider, buyer, seller, listed_item, number, outcome, reason):
+        client, check_out, pay, stock, published, provider, buyer, seller, listed_item, number, outcome, reason):
     chair = listed_item(seller, quantity=1)
-    order = check_out(client, buyer, chair)
+    order = check_out(buyer, chair).json
 
-    failed = pay(client, buyer, order, number)
+    failed = pay(buyer, order, number, status=402)
 
-    assert failed.status_code == 402
     assert failed.json["type"] == f"urn:beyou:problem:payment-{outcome.replace('_', '-')}"
     assert failed.json["detail"].startswith(reason)
     pending = order_of(client, buyer, order)
     assert (pending["status"], pending["failure_reason"]) == ("pending", reason)
     assert [(p["outcome"], p["reason"]) for p in pending["payments"]] == [(outcome, reason)]
-    assert stock(session, chair) == (1, 1, "reserved")
-    assert published(session, "marketplace.order.paid", order_id=order["id"]) == []
+    assert stock(chair) == (1, 1, "reserved")
+    assert published("marketplace.order.paid", order_id=order["id"]) == []
 
-    paid = pay(client, buyer, order, SUCCEEDS)
+    paid = pay(buyer, order, SUCCEEDS)
 
-    assert paid.status_code == 200, paid.json
     assert (paid.json["status"], paid.json["failure_reason"]) == ("paid", None)
     assert [p["outcome"] for p in paid.json["payments"]] == [outcome, "succeeded"]
-    assert stock(session, chair) == (0, 0, "sold")
+    assert stock(chair) == (0, 0, "sold")
     assert len(provider.charged) == 2
 
 
@@ -149,21 +85,20 @@ def test_a_failed_payment_leaves_the_order_pending_with_its_reason_and_it_can_be
     ({"cvc": "12"}, "cvc"),
     ({"cvc": "1234"}, "cvc"),
 ])
-def test_a_card_that_cannot_be_charged_is_refused_before_any_charge(client, session, provider, buyer, seller,
-                                                                    listed_item, card, field):
-    order = check_out(client, buyer, listed_item(seller))
+def test_a_card_that_cannot_be_charged_is_refused_before_any_charge(session, check_out, pay, provider, buyer,
+                                                                    seller, listed_item, card, field):
+    order = check_out(buyer, listed_item(seller)).json
 
-    refused = pay(client, buyer, order, **card)
+    refused = pay(buyer, order, **card, status=422)
 
-    assert refused.status_code == 422
     assert field in refused.json["errors"]["card"]
     assert provider.charged == []
     assert session.scalar(sa.select(sa.func.count()).select_from(Payment)
                           .where(Payment.order_id == order["id"])) == 0
 
 
-def test_paying_requires_an_idempotency_key(client, provider, buyer, seller, listed_item):
-    order = check_out(client, buyer, listed_item(seller))
+def test_paying_requires_an_idempotency_key(client, check_out, provider, buyer, seller, listed_item):
+    order = check_out(buyer, listed_item(seller)).json
 
     refused = client.post(f"{API}/orders/{order['id']}/pay", headers=buyer.headers,
                           json={"card": {"number": SUCCEEDS, "exp_month": 12, "exp_year": 2099, "cvc": "123"}})
@@ -173,68 +108,71 @@ def test_paying_requires_an_idempotency_key(client, provider, buyer, seller, lis
     assert provider.charged == []
 
 
-def test_another_users_order_is_not_found_to_pay_see_or_cancel(client, provider, new_user, buyer, seller,
-                                                                listed_item):
-    order = check_out(client, buyer, listed_item(seller))
+def test_another_users_order_is_not_found_to_pay_see_or_cancel(client, check_out, pay, provider, new_user, buyer,
+                                                                seller, listed_item):
+    order = check_out(buyer, listed_item(seller)).json
     stranger = new_user()
 
-    assert pay(client, stranger, order).status_code == 404
+    pay(stranger, order, status=404)
     assert client.get(f"{API}/orders/{order['id']}", headers=stranger.headers).status_code == 404
     assert client.post(f"{API}/orders/{order['id']}/cancel", headers=stranger.headers).status_code == 404
-    assert pay(client, buyer, {"id": str(uuid.uuid4())}).status_code == 404
+    pay(buyer, {"id": str(uuid.uuid4())}, status=404)
     assert provider.charged == []
     assert order_of(client, buyer, order)["status"] == "pending"
 
 
-def test_a_paid_or_cancelled_order_cannot_be_paid_again(client, provider, buyer, seller, listed_item):
-    paid = check_out(client, buyer, listed_item(seller))
-    assert pay(client, buyer, paid).status_code == 200
-    cancelled = check_out(client, buyer, listed_item(seller))
+def test_a_paid_or_cancelled_order_cannot_be_paid_again(client, check_out, pay, provider, buyer, seller,
+                                                        listed_item):
+    paid = check_out(buyer, listed_item(seller)).json
+    pay(buyer, paid)
+    cancelled = check_out(buyer, listed_item(seller)).json
     assert client.post(f"{API}/orders/{cancelled['id']}/cancel", headers=buyer.headers).status_code == 200
 
-    assert pay(client, buyer, paid).status_code == 409
-    assert pay(client, buyer, cancelled).status_code == 409
+    pay(buyer, paid, status=409)
+    pay(buyer, cancelled, status=409)
     assert provider.charged == [paid["id"]]
 
 
 @pytest.mark.parametrize("who_blocks", ["buyer", "seller"])
-def test_a_block_since_checkout_stops_the_payment_either_way(client, provider, block, buyer, seller, listed_item,
-                                                             who_blocks):
-    order = check_out(client, buyer, listed_item(seller))
+def test_a_block_since_checkout_stops_the_payment_either_way(check_out, pay, provider, block, buyer, seller,
+                                                             listed_item, who_blocks):
+    order = check_out(buyer, listed_item(seller)).json
     block(*((buyer, seller) if who_blocks == "buyer" else (seller, buyer)))
 
-    assert pay(client, buyer, order).status_code == 403
+    pay(buyer, order, status=403)
     assert provider.charged == []
 
 
-def test_a_ban_since_checkout_stops_the_payment(client, provider, ban, new_user, buyer, seller, listed_item):
-    order = check_out(client, buyer, listed_item(seller))
+def test_a_ban_since_checkout_stops_the_payment(client, check_out, pay, provider, ban, new_user, buyer, seller,
+                                                listed_item):
+    order = check_out(buyer, listed_item(seller)).json
     other_buyer = new_user()
-    other_order = check_out(client, other_buyer, listed_item(seller))
+    other_order = check_out(other_buyer, listed_item(seller)).json
     ban(seller)
     ban(other_buyer)
 
-    assert pay(client, buyer, order).status_code == 409
-    assert pay(client, other_buyer, other_order).status_code == 403
+    pay(buyer, order, status=409)
+    pay(other_buyer, other_order, status=403)
     assert provider.charged == []
     assert client.post(f"{API}/orders/{order['id']}/cancel", headers=buyer.headers).status_code == 200
 
 
 # --- cancelling ---------------------------------------------------------------------------------------------------
 
-def test_a_cancelled_order_releases_its_units_and_says_so(client, session, buyer, seller, listed_item):
+def test_a_cancelled_order_releases_its_units_and_says_so(client, add, check_out, stock, published, buyer, seller,
+                                                          listed_item):
     chair = listed_item(seller, quantity=2)
-    add(client, buyer, chair)
-    order = check_out(client, buyer)
-    assert stock(session, chair) == (2, 1, "available")
+    add(buyer, chair)
+    order = check_out(buyer).json
+    assert stock(chair) == (2, 1, "available")
 
     cancelled = client.post(f"{API}/orders/{order['id']}/cancel", headers=buyer.headers)
 
     assert cancelled.status_code == 200, cancelled.json
     assert cancelled.json["status"] == "cancelled"
     assert cancelled.json["closed_at"] is not None
-    assert stock(session, chair) == (2, 0, "available")
-    [event] = published(session, "marketplace.order.cancelled", order_id=order["id"])
+    assert stock(chair) == (2, 0, "available")
+    [event] = published("marketplace.order.cancelled", order_id=order["id"])
     assert (event["reason"], event["buyer_id"], event["seller_ids"], event["total_minor"]) == (
         "cancelled", str(buyer.user_id), [str(seller.user_id)], 1000)
     assert [line["availability"] for line in client.get(f"{API}/cart", headers=buyer.headers).json["lines"]] == [
@@ -242,22 +180,22 @@ def test_a_cancelled_order_releases_its_units_and_says_so(client, session, buyer
     assert client.post(f"{API}/orders/{order['id']}/cancel", headers=buyer.headers).status_code == 409
 
 
-def test_a_paid_order_cannot_be_cancelled(client, provider, buyer, seller, listed_item):
-    order = check_out(client, buyer, listed_item(seller))
-    pay(client, buyer, order)
+def test_a_paid_order_cannot_be_cancelled(client, check_out, pay, provider, buyer, seller, listed_item):
+    order = check_out(buyer, listed_item(seller)).json
+    pay(buyer, order)
 
     assert client.post(f"{API}/orders/{order['id']}/cancel", headers=buyer.headers).status_code == 409
 
 
 # --- my orders ----------------------------------------------------------------------------------------------------
 
-def test_my_orders_come_newest_first_page_by_page_with_lines_and_statuses(client, provider, buyer, seller,
-                                                                          listed_item):
-    first = check_out(client, buyer, listed_item(seller, title="First"))
-    pay(client, buyer, first)
-    second = check_out(client, buyer, listed_item(seller, title="Second"))
+def test_my_orders_come_newest_first_page_by_page_with_lines_and_statuses(client, check_out, pay, provider, buyer,
+                                                                          seller, listed_item):
+    first = check_out(buyer, listed_item(seller, title="First")).json
+    pay(buyer, first)
+    second = check_out(buyer, listed_item(seller, title="Second")).json
     client.post(f"{API}/orders/{second['id']}/cancel", headers=buyer.headers)
-    third = check_out(client, buyer, listed_item(seller, title="Third"))
+    third = check_out(buyer, listed_item(seller, title="Third")).json
 
     page = client.get(f"{API}/orders?limit=2", headers=buyer.headers).json
     rest = client.get(f"{API}/orders", headers=buyer.headers, query_string={"limit": 2,
@@ -271,7 +209,7 @@ def test_my_orders_come_newest_first_page_by_page_with_lines_and_statuses(client
     assert rest["next_cursor"] is None
 
 
-def test_nobody_else_sees_my_orders(client, new_user, buyer, seller, listed_item):
-    check_out(client, buyer, listed_item(seller))
+def test_nobody_else_sees_my_orders(client, check_out, new_user, buyer, seller, listed_item):
+    check_out(buyer, listed_item(seller))
 
     assert client.get(f"{API}/orders", headers=new_user().headers).json["items"] == []

@@ -1,5 +1,4 @@
 import datetime as dt
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -7,26 +6,20 @@ import sqlalchemy as sa
 from marketplace.models import Order
 
 API = "/api/marketplace"
-ADDRESS = {"name": "Hedy Lamarr", "line1": "1 Frequency Lane", "city": "Vienna", "postal_code": "1010",
-           "country": "AT"}
 
 
-def buy(client, buyer, *lines, pay=True):
-    """Check out (item, quantity) lines, paid unless told otherwise; the order."""
-    for item, quantity in lines:
-        added = client.post(f"{API}/cart/items", headers=buyer.headers, json={"item_id": item["id"],
-                                                                               "quantity": quantity})
-        assert added.status_code == 200, added.json
-    order = client.post(f"{API}/checkout", headers={**buyer.headers, "Idempotency-Key": uuid.uuid4().hex},
-                        json={"shipping_address": ADDRESS})
-    assert order.status_code == 201, order.json
-    if pay:
-        paid = client.post(f"{API}/orders/{order.json['id']}/pay",
-                           headers={**buyer.headers, "Idempotency-Key": uuid.uuid4().hex},
-                           json={"card": {"number": "4242424242424242", "exp_month": 1, "exp_year": 2099,
-                                          "cvc": "123"}})
-        assert paid.status_code == 200, paid.json
-    return order.json
+@pytest.fixture
+def buy(add, check_out, pay):
+    """`buy(buyer, *lines, paid=True)`: the buyer checked out the (item, quantity) lines, and paid unless told
+    otherwise; the order."""
+    def order(buyer, *lines, paid=True):
+        for item, quantity in lines:
+            add(buyer, item, quantity)
+        placed = check_out(buyer).json
+        if paid:
+            pay(buyer, placed)
+        return placed
+    return order
 
 
 def sold(client, seller, **query):
@@ -54,12 +47,12 @@ def shop(new_user):
 
 
 def test_a_seller_sees_the_lines_of_their_items_in_orders_with_status_and_buyer_and_no_one_elses(
-        client, new_user, shop, seller, listed_item):
+        client, buy, address, new_user, shop, seller, listed_item):
     chair = listed_item(shop, title="Chair", price_minor=1500, quantity=5)
     others = listed_item(seller, title="Someone else's")
     first, second = new_user(), new_user()
-    paid = buy(client, first, (chair, 2), (others, 1))
-    pending = buy(client, second, (chair, 1), pay=False)
+    paid = buy(first, (chair, 2), (others, 1))
+    pending = buy(second, (chair, 1), paid=False)
 
     lines = sold(client, shop)["items"]
 
@@ -68,27 +61,27 @@ def test_a_seller_sees_the_lines_of_their_items_in_orders_with_status_and_buyer_
         (pending["id"], "pending", str(second.user_id), "Chair", 1, 1500),
         (paid["id"], "paid", str(first.user_id), "Chair", 2, 3000)]
     assert lines[0]["shipping_address"] is None
-    assert lines[1]["shipping_address"]["city"] == "Vienna"
+    assert lines[1]["shipping_address"]["city"] == address["city"]
     assert [line["order_id"] for line in sold(client, shop, status="paid")["items"]] == [paid["id"]]
     first_page = sold(client, shop, limit=1)
     assert [line["order_id"] for line in first_page["items"] + sold(
         client, shop, limit=1, cursor=first_page["next_cursor"])["items"]] == [pending["id"], paid["id"]]
 
 
-def test_sales_figures_count_paid_orders_only_per_currency_month_and_item(client, session, new_user, shop,
+def test_sales_figures_count_paid_orders_only_per_currency_month_and_item(client, session, buy, new_user, shop,
                                                                           listed_item):
     chair = listed_item(shop, title="Chair", price_minor=1000, currency="EUR", quantity=10)
     lamp = listed_item(shop, title="Lamp", price_minor=250, currency="EUR", quantity=10)
     radio = listed_item(shop, title="Radio", price_minor=4000, currency="USD", quantity=10)
     ann, bob = new_user(), new_user()
-    in_may = buy(client, ann, (chair, 2), (lamp, 1))
+    in_may = buy(ann, (chair, 2), (lamp, 1))
     paid_in(session, in_may, 2025, 5)
-    buy(client, bob, (chair, 1))
-    buy(client, ann, (radio, 1))
-    buy(client, ann, (lamp, 1))
-    buy(client, bob, (lamp, 3), pay=False)   # pending: not a sale (yet)
+    buy(bob, (chair, 1))
+    buy(ann, (radio, 1))
+    buy(ann, (lamp, 1))
+    buy(bob, (lamp, 3), paid=False)   # pending: not a sale (yet)
     carol = new_user()
-    cancelled = buy(client, carol, (chair, 4), pay=False)
+    cancelled = buy(carol, (chair, 4), paid=False)
     assert client.post(f"{API}/orders/{cancelled['id']}/cancel", headers=carol.headers).status_code == 200
     this_month = dt.datetime.now(dt.UTC).strftime("%Y-%m")
 
