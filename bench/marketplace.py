@@ -70,7 +70,7 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -91,9 +91,8 @@ from _loadgen import (
     load,
     quantile,
     ratio,
-    register,
+    register_many,
     service_durations,
-    solve,
 )
 
 # This script is bench/marketplace.py and its folder comes first on sys.path (that is how it finds _loadgen):
@@ -291,16 +290,7 @@ class Buyer:
 
 
 def register_buyers(count: int) -> list[Buyer]:
-    """`count` accounts through auth; the proofs of work (most of a registration's time) on every core."""
-    with ProcessPoolExecutor(os.cpu_count()) as solvers:
-        solvers.submit(int).result()  # its processes fork now, before the threads below exist
-
-        def solver(challenge: dict) -> dict:
-            return solvers.submit(solve, challenge).result()
-
-        with ThreadPoolExecutor(2 * (os.cpu_count() or 1)) as senders:
-            accounts = list(senders.map(lambda _: register(GATEWAY, solver), range(count)))
-    return [Buyer(account.id, account.credentials) for account in accounts]
+    return [Buyer(account.id, account.credentials) for account in register_many(GATEWAY, count)]
 
 
 def log_in(buyers: list[Buyer]) -> None:

@@ -72,7 +72,7 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,12 +89,11 @@ from _loadgen import (
     fresh_address,
     get_request,
     measure_in_rounds,
-    service_durations,
     post_request,
     quantile,
     ratio,
-    register,
-    solve,
+    register_many,
+    service_durations,
 )
 from beyou import envelope as e2e
 from beyou import keys
@@ -174,16 +173,7 @@ def in_parallel(work: Callable[[Client, object], object], items: list, threads: 
 
 
 def register_users(count: int) -> list[User]:
-    """`count` accounts through auth; the proofs of work (most of a registration's time) on every core."""
-    with ProcessPoolExecutor(os.cpu_count()) as solvers:
-        solvers.submit(int).result()  # its processes fork now, before the threads below exist
-
-        def solver(challenge: dict) -> dict:
-            return solvers.submit(solve, challenge).result()
-
-        with ThreadPoolExecutor(2 * (os.cpu_count() or 1)) as senders:
-            accounts = list(senders.map(lambda _: register(GATEWAY, solver), range(count)))
-    return [User(account.id, account.credentials) for account in accounts]
+    return [User(account.id, account.credentials) for account in register_many(GATEWAY, count)]
 
 
 def log_in(users: list[User]) -> None:

@@ -112,14 +112,6 @@ def key_entry(session: Session, fingerprint: str) -> tuple[LoggedEntry, LoggedEn
     return registration, revocation
 
 
-def entry_at(session: Session, leaf_index: int) -> LoggedEntry:
-    row = session.execute(sa.select(Entry.leaf_index, Entry.leaf, Entry.leaf_hash)
-                          .where(Entry.leaf_index == leaf_index)).first()
-    if row is None:
-        raise NotFound(f"no leaf {leaf_index} in the log")
-    return LoggedEntry(row.leaf_index, row.leaf, row.leaf_hash, block_of(session, row.leaf_index))
-
-
 def _logged(session: Session, source: str, what: str) -> LoggedEntry:
     row = session.execute(sa.select(Entry.leaf_index, Entry.leaf, Entry.leaf_hash).where(Entry.source == source)
                           ).first()

@@ -83,10 +83,6 @@ def store_tiles(session: Session, changed: Mapping[TileKey, bytes]) -> None:
                                                     set_={"hashes": statement.excluded.hashes}))
 
 
-def root_at(session: Session, size: int, cache: FullTileCache | None = None) -> bytes:
-    return merkle.root_hash(size, reader(session, cache)) if size else merkle.EMPTY_ROOT
-
-
 def inclusion_path(session: Session, index: int, size: int, cache: FullTileCache | None = None) -> list[bytes]:
     return merkle.inclusion_proof(index, size, reader(session, cache))
 

@@ -78,7 +78,11 @@ def test_other_moderation_actions_leave_the_item_alone(session, deliver, seller,
 
 
 def test_removing_an_item_the_marketplace_does_not_have_changes_nothing(session, deliver):
+    removed = sa.select(sa.func.count()).select_from(Item).where(Item.removed_at.is_not(None))
+    before = session.scalar(removed)
     deliver("social.moderation.action_taken", moderation("remove_content", "item", uuid.uuid4()))
+    session.expire_all()
+    assert session.scalar(removed) == before
 
 
 def test_events_cross_the_real_bus_into_the_read_models(app, handlers, database, connected_worker):
