@@ -20,8 +20,8 @@ blocks read model, as social's events would), and measures requests/s, p50 and p
 
   search            GET items?... without a token, cycling through a mix of shapes (each a few variants):
                     one common word (up to a quarter of the items), one rare word or a model code, two words,
-                    a medium word sorted by relevance, a common word sorted by relevance (it ranks every
-                    match), a word sorted by price, a leaf category, a top-level category (its whole
+                    a medium word sorted by relevance, a common word sorted by relevance (it ranks the
+                    newest 1,000 matches), a word sorted by price, a leaf category, a top-level category (its whole
                     subtree), a top-level category with a price range sorted by price (half of them only
                     items one can buy now: available=true), a price range alone sorted by price
                     (descending), a word with a top-level category and a condition, the newest items with

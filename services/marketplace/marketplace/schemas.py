@@ -13,7 +13,7 @@ from servicekit.pagination import PageArgs
 from marketplace.idempotency import HEADER, KEY_MAX_CHARS
 from marketplace.models import (CATEGORY_NAME_MAX_CHARS, CONDITIONS, DESCRIPTION_MAX_CHARS, IMAGE_SIZES,
                                 ITEM_STATUSES, MAX_IMAGES_PER_ITEM, ORDER_STATUSES, PAYMENT_OUTCOMES, TITLE_MAX_CHARS)
-from marketplace.search import QUERY_MAX_CHARS, SORTS
+from marketplace.search import QUERY_MAX_CHARS, RELEVANCE_WINDOW, SORTS
 
 # Bounds that keep every order's total (price x quantity, summed over lines) far inside a 64-bit integer.
 PRICE_MAX_MINOR = 100_000_000_000
@@ -216,7 +216,8 @@ class ItemSearchQuery(PageArgs):
         "description": "true: only items with units one can buy now; false (default): sold and reserved ones "
                        "too (removed ones are never found)."})
     sort = fields.String(load_default="newest", validate=validate.OneOf(SORTS), metadata={
-        "description": "newest (default), price_asc, price_desc, or relevance (needs q; best match first)."})
+        "description": "newest (default), price_asc, price_desc, or relevance (needs q): the newest "
+                       f"{RELEVANCE_WINDOW:,} matches, best match first (every match is found in the other orders)."})
 
 
 # --- images ------------------------------------------------------------------------------

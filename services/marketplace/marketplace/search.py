@@ -11,9 +11,11 @@ Never found: removed items, banned sellers' items, and, for a signed-in viewer, 
 blocked the viewer or whom the viewer blocked (an anonymous search sees every other item).
 
 Orders, each a keyset (servicekit.pagination) on an index: newest (created_at, id, descending),
-price_asc / price_desc (price_minor, id). The other orders stop reading at the page's end; with `q`,
-relevance (ts_rank of the weighted vector as an integer, rank x 10^9 so that it can be a cursor key, then
-id) must rank every match first: cheap for a rare word, tens of milliseconds for one in most of 100k items.
+price_asc / price_desc (price_minor, id); these stop reading at the page's end. With `q`, relevance ranks
+the newest RELEVANCE_WINDOW matches (ts_rank of the weighted vector as an integer, rank x 10^9 so that it can
+be a cursor key, then id), best first, and ends there: ranking every match of a word found in most of 100k
+items would cost tens of milliseconds per page, the window costs the same whatever the word. All matches
+stay reachable in the other orders.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from marketplace.models import Item, User
 SORTS = ("newest", "price_asc", "price_desc", "relevance")
 QUERY_MAX_CHARS = 200
 RANK_SCALE = 1_000_000_000
+RELEVANCE_WINDOW = 1000  # relevance ranks at most this many matches, the newest
 # A literal, not a bound value: the partial indexes' predicate (status <> 'removed') must be provable
 # from the query's own text for the planner to use them, prepared statement or not.
 NOT_REMOVED = sa.text("items.status <> 'removed'")
@@ -59,9 +62,11 @@ def search_items(session: Session, viewer_id: uuid.UUID | None, *, q: str | None
     query = _filtered(query, min_price=min_price, max_price=max_price, currency=currency, condition=condition,
                       seller=seller, available=available)
     if sort == "relevance":
+        window = (query.with_only_columns(Item.id).order_by(Item.created_at.desc(), Item.id.desc())
+                  .limit(RELEVANCE_WINDOW).scalar_subquery())
         rank = sa.cast(sa.func.ts_rank(Item.search, tsquery) * RANK_SCALE, sa.BigInteger).label("rank")
-        query = query.add_columns(rank)
-        return keyset_page(session, query, keys=[rank, Item.id], descending=True, limit=limit, cursor=cursor)
+        ranked = items.summary_query().where(Item.id.in_(window)).add_columns(rank)
+        return keyset_page(session, ranked, keys=[rank, Item.id], descending=True, limit=limit, cursor=cursor)
     keys = [Item.created_at, Item.id] if sort == "newest" else [Item.price_minor, Item.id]
     return keyset_page(session, query, keys=keys, descending=sort != "price_asc", limit=limit, cursor=cursor)
 

@@ -4,6 +4,8 @@ import uuid
 
 import pytest
 
+from marketplace import search as search_module
+
 API = "/api/marketplace"
 
 
@@ -129,6 +131,18 @@ def test_relevance_puts_title_matches_first_and_pages(client, seller, listed_ite
     assert found[-1] == "In the description"
     assert sorted(found[:2]) == sorted([f"{word} in the title", f"{word} {word} twice in the title"])
     assert pages == 3
+
+
+def test_relevance_ranks_only_the_newest_window_of_matches(client, seller, listed_item, word, monkeypatch):
+    monkeypatch.setattr(search_module, "RELEVANCE_WINDOW", 2)
+    listed_item(seller, title=f"{word} oldest, best match", description=f"{word} {word}")
+    listed_item(seller, title="Newer", description=f"A {word}.")
+    listed_item(seller, title="Newest", description=f"A {word} again.")
+
+    ranked, _ = every_page(client, q=word, sort="relevance", limit=1)
+    assert sorted(ranked) == ["Newer", "Newest"]
+    everything, _ = every_page(client, q=word, sort="newest", limit=1)
+    assert everything == ["Newest", "Newer", f"{word} oldest, best match"]
 
 
 def test_relevance_needs_a_query(client):
