@@ -37,6 +37,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy.orm import Session
 
 from servicekit.errors import Invalid
+from servicekit.storable import storable_moment, storable_text
 
 NOT_A_CURSOR = "Not a valid cursor."
 MAX_CURSOR_CHARS = 512  # far more than any key needs; bounds the work spent on a forged one
@@ -175,7 +176,7 @@ def _as_type(value: Any, python_type: type) -> Any:
             moment = dt.datetime.fromisoformat(value)
         except ValueError:
             raise _bad_cursor() from None
-        if moment.tzinfo is None:
+        if moment.tzinfo is None or not storable_moment(moment):
             raise _bad_cursor()
         return moment
     if python_type is uuid.UUID and isinstance(value, str):
@@ -185,7 +186,7 @@ def _as_type(value: Any, python_type: type) -> Any:
             raise _bad_cursor() from None
     if python_type is int and isinstance(value, int) and not isinstance(value, bool) and -_INT64 <= value < _INT64:
         return value
-    if python_type is str and isinstance(value, str) and "\x00" not in value:  # PostgreSQL refuses NUL
+    if python_type is str and isinstance(value, str) and storable_text(value):
         return value
     raise _bad_cursor()
 

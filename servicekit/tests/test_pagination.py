@@ -169,6 +169,7 @@ def test_the_page_arguments_default_to_fifty_from_the_start_and_bound_the_limit(
     ["note 1", "not-a-uuid"],                            # not the key's type
     [7, str(uuid.uuid4())],
     ["note\x00", str(uuid.uuid4())],                     # PostgreSQL refuses NUL in text
+    ["note\ud800", str(uuid.uuid4())],                   # psycopg2 cannot encode a lone surrogate
 ])
 def test_a_forged_cursor_that_does_not_fit_the_keys_is_invalid(session, notes, values):
     cursor = PageArgs().load({"cursor": forge(values)})["cursor"]
@@ -185,6 +186,8 @@ def test_a_forged_cursor_that_does_not_fit_the_keys_is_invalid(session, notes, v
     ["2026-01-01T00:00:00+00:00", "1"],
     ["2026-01-01T00:00:00+00:00", 2**63],                # beyond bigint
     ["2026-01-01T00:00:00+00:00", True],
+    ["2026-01-01T00:00:00+16:00", 1],                    # PostgreSQL refuses offsets of 16 hours or more
+    ["2026-01-01T00:00:00-20:00", 1],
 ])
 def test_a_forged_cursor_for_time_and_number_keys_is_invalid(session, events, values):
     cursor = PageArgs().load({"cursor": forge(values)})["cursor"]
@@ -192,6 +195,15 @@ def test_a_forged_cursor_for_time_and_number_keys_is_invalid(session, events, va
     with pytest.raises(Invalid):
         keyset_page(session, sa.select(outbox), keys=[outbox.c.created_at, outbox.c.seq], descending=True,
                     limit=2, cursor=cursor)
+
+
+def test_a_cursor_time_with_the_largest_offset_postgresql_stores_pages_on(session, events):
+    cursor = PageArgs().load({"cursor": forge(["2026-01-01T00:00:00+15:59", 1])})["cursor"]
+
+    page = keyset_page(session, sa.select(outbox), keys=[outbox.c.created_at, outbox.c.seq], descending=True,
+                       limit=2, cursor=cursor)
+
+    assert isinstance(page["items"], list)
 
 
 def test_a_key_of_a_type_a_cursor_cannot_carry_is_a_programming_error(session):
