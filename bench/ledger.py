@@ -442,8 +442,8 @@ def extra_workers(count: int, settings: dict[str, str], amqp_url: str):
                 deadline = time.monotonic() + 60
                 while broker.channel().queue_declare(QUEUE, passive=True).method.consumer_count < 1 + count:
                     if time.monotonic() > deadline or any(p.poll() is not None for p in started):
-                        raise SystemExit(f"the extra ledger workers did not start consuming (logs: .dev/logs/"
-                                         f"ledger-bench-worker-*.log)")
+                        raise SystemExit("the extra ledger workers did not start consuming (logs: .dev/logs/"
+                                         "ledger-bench-worker-*.log)")
                     time.sleep(0.2)
             finally:
                 broker.close()

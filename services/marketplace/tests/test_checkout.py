@@ -167,6 +167,7 @@ def test_a_line_already_in_a_pending_order_of_mine_is_left_out_of_the_next_check
     nothing_left = check_out(buyer, status=409)
 
     assert [line["item_id"] for line in second.json["lines"]] == [lamp["id"]]
+    assert "pending order" in nothing_left.json["detail"]
     assert stock(chair) == (5, 2, "available")
     client.post(f"{API}/orders/{first.json['id']}/cancel", headers=buyer.headers)
     third = check_out(buyer)
