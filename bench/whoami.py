@@ -41,7 +41,7 @@ from _loadgen import Gateway, access_token, add_round_options, call, get_request
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent          # gunicorn is installed beside the python running this
-GUNICORN_SETTINGS = ["--workers", "2", "--timeout", "30", "--graceful-timeout", "20"]  # as deploy/dev/up.sh
+GUNICORN_SETTINGS = ["-c", "python:servicekit.gunicorn_conf"]  # the services' (deploy/dev/up.sh)
 
 
 def free_port() -> int:

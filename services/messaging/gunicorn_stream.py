@@ -25,9 +25,10 @@ graceful_timeout = 5
 # Longer than nginx keeps an idle upstream connection (60 s), so the gateway never reuses one
 # that gunicorn is closing.
 keepalive = 75
-# Nothing here uses gunicornc, and its default socket (~/.gunicorn/gunicorn.ctl) is one path for
-# every gunicorn of the user, and cannot be created in the image.
-control_socket_disable = True
+# The request bounds and the control socket as every API's (servicekit.gunicorn_conf imports nothing but
+# the standard library, so reading it here imports none of the app's modules before the fork).
+from servicekit.gunicorn_conf import (control_socket_disable, limit_request_field_size,  # noqa: E402,F401
+                                      limit_request_fields, limit_request_line)
 
 
 def on_starting(server):
