@@ -20,7 +20,7 @@ import requests
 from servicekit.testing import wait_until
 from servicekit.testing.gateway import GatewayClient, create_staff
 # Fixtures: imported here, they are this suite's (and not every service suite's, as the plugin's are).
-from servicekit.testing.gateway import gateway_url, new_client  # noqa: F401
+from servicekit.testing.gateway import gateway_url, module_client, new_client, staff_command  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / ".dev"
@@ -120,10 +120,10 @@ def new_account(new_client) -> Callable[[], Account]:
 
 
 @pytest.fixture
-def staff(new_client) -> tuple[GatewayClient, dict[str, str]]:
+def staff(new_client, staff_command) -> tuple[GatewayClient, dict[str, str]]:
     """(client, headers) of a staff account made the operator's way (`flask --app auth create-staff`), signed in."""
     details = _new_account_details()
-    create_staff(ROOT, details)
+    create_staff(ROOT, details, staff_command)
     account = Account(new_client(), details, "")
     account.sign_in()
     return account.client, account.headers

@@ -16,6 +16,7 @@ import binascii
 import contextlib
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -311,6 +312,43 @@ class Client:
     def friends(self, *, limit: int | None = None, cursor: str | None = None) -> dict:
         return self.call("GET", "/api/social/friends", params=_page(limit, cursor))
 
+    def search_users(self, query: str, *, limit: int | None = None, cursor: str | None = None) -> dict:
+        """Users by username or display name (never anyone blocked either way, nor myself)."""
+        return self.call("GET", "/api/social/users/search", params={"q": query, **_page(limit, cursor)})
+
+    def block(self, username: str, reason: str | None = None) -> dict:
+        """Block a user: it ends our friendship and open requests, and nothing passes between us anywhere.
+        The reason is private (never shown to them)."""
+        return self.call("POST", "/api/social/blocks", json={"username": username, **_given(reason=reason)})
+
+    def blocks(self, *, limit: int | None = None, cursor: str | None = None) -> dict:
+        return self.call("GET", "/api/social/blocks", params=_page(limit, cursor))
+
+    def notifications(self, *, unread: bool | None = None, limit: int | None = None,
+                      cursor: str | None = None) -> dict:
+        """My notifications, unread first, then the newest first."""
+        params = _page(limit, cursor)
+        if unread is not None:
+            params["unread"] = "true" if unread else "false"
+        return self.call("GET", "/api/social/notifications", params=params)
+
+    def unread_notifications(self) -> int:
+        return self.call("GET", "/api/social/notifications/unread-count")["unread"]
+
+    def report(self, target_type: str, target_id: str, reason: str, *, screenshot: bytes | None = None,
+               screenshot_type: str = "image/png") -> dict:
+        """Report a user, a message I received or an item (`target_type`) to staff, with optional evidence."""
+        # A multipart form with or without the file: fields given as (no filename, value).
+        form: dict[str, tuple] = {"target_type": (None, target_type), "target_id": (None, target_id),
+                                  "reason": (None, reason)}
+        if screenshot is not None:
+            form["screenshot"] = ("screenshot", screenshot, screenshot_type)
+        return self.call("POST", "/api/social/reports", files=form)
+
+    def reports(self, *, limit: int | None = None, cursor: str | None = None) -> dict:
+        """My reports, newest first, with their status and outcome."""
+        return self.call("GET", "/api/social/reports", params=_page(limit, cursor))
+
     # --- messaging --------------------------------------------------------------------
 
     def create_direct_conversation(self, user_id: str) -> dict:
@@ -376,6 +414,73 @@ class Client:
             raise ProblemError.from_response(response)
         return response.content, response.headers.get("Content-Type", "application/octet-stream")
 
+    # --- the marketplace ----------------------------------------------------------------
+
+    def list_item(self, *, title: str, category_id: str, price_minor: int, currency: str, condition: str,
+                  quantity: int = 1, description: str | None = None) -> dict:
+        """Put an item up for sale (verified users); the price in minor units of an ISO 4217 currency."""
+        return self.call("POST", "/api/marketplace/items", json={
+            "title": title, "category_id": category_id, "price_minor": price_minor, "currency": currency,
+            "condition": condition, "quantity": quantity, **_given(description=description)})
+
+    def item(self, item_id: str) -> dict:
+        """An item's page (public)."""
+        return self.call("GET", f"/api/marketplace/items/{item_id}", auth=False)
+
+    def search_items(self, query: str | None = None, *, limit: int | None = None, cursor: str | None = None,
+                     **filters: Any) -> dict:
+        """Items by text and filters (category, min_price, max_price, currency, condition, seller, available,
+        sort). Signed in, the search leaves out sellers blocked either way, as the server applies it."""
+        params = {**_page(limit, cursor), **_given(q=query, **filters)}
+        return self.call("GET", "/api/marketplace/items", auth=self.session is not None, params=params)
+
+    def cart(self) -> dict:
+        return self.call("GET", "/api/marketplace/cart")
+
+    def add_to_cart(self, item_id: str, quantity: int = 1) -> dict:
+        return self.call("POST", "/api/marketplace/cart/items", json={"item_id": item_id, "quantity": quantity})
+
+    def check_out(self, shipping_address: dict, *, currency: str | None = None,
+                  idempotency_key: str | None = None) -> dict:
+        """Turn the cart into a pending order that reserves its items. A retry that must not order twice
+        passes the first attempt's `idempotency_key` (a new one is made otherwise)."""
+        return self.call("POST", "/api/marketplace/checkout", headers=_idempotent(idempotency_key),
+                         json={"shipping_address": shipping_address, **_given(currency=currency)})
+
+    def pay(self, order_id: str, card: dict, *, idempotency_key: str | None = None) -> dict:
+        """Pay a pending order by card ({number, exp_month, exp_year, cvc}); a retry with the first attempt's
+        `idempotency_key` is never charged twice."""
+        return self.call("POST", f"/api/marketplace/orders/{order_id}/pay", headers=_idempotent(idempotency_key),
+                         json={"card": card})
+
+    def orders(self, *, limit: int | None = None, cursor: str | None = None) -> dict:
+        return self.call("GET", "/api/marketplace/orders", params=_page(limit, cursor))
+
+    def order(self, order_id: str) -> dict:
+        return self.call("GET", f"/api/marketplace/orders/{order_id}")
+
+    def sales(self) -> dict:
+        """My paid sales: revenue per currency, units, unique buyers, by month and by item."""
+        return self.call("GET", "/api/marketplace/sales")
+
+    # --- staff ------------------------------------------------------------------------------
+
+    def approve_verification(self, request_id: str, notes: str | None = None) -> dict:
+        """Staff: approve a user's verification request (the user becomes verified)."""
+        return self.call("POST", f"/api/auth/admin/verifications/{request_id}/approve", json=_given(notes=notes))
+
+    def resolve_report(self, report_id: str, action: str, notes: str, *,
+                       duration_seconds: int | None = None) -> dict:
+        """Staff: resolve a report with an action (dismiss, warn, suspend, ban, remove_content), which takes
+        effect in the service owning the target."""
+        return self.call("POST", f"/api/social/admin/reports/{report_id}/resolve",
+                         json={"action": action, "notes": notes, **_given(duration_seconds=duration_seconds)})
+
+    def create_category(self, name: str, slug: str, *, parent_id: str | None = None) -> dict:
+        """Staff: a marketplace category, at the top or under `parent_id`."""
+        return self.call("POST", "/api/marketplace/admin/categories",
+                         json={"name": name, "slug": slug, **_given(parent_id=parent_id)})
+
     # --- the live stream ----------------------------------------------------------------
 
     def stream(self, last_event_id: str | None = None, *, parser: sse.Parser | None = None,
@@ -438,6 +543,15 @@ def _close_reason(data: str) -> str | None:
     except (ValueError, AttributeError):
         return None
     return reason if isinstance(reason, str) else None
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    """The values that are not None (optional fields left out of a request rather than sent as null)."""
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _idempotent(key: str | None) -> dict[str, str]:
+    return {"Idempotency-Key": key or str(uuid.uuid4())}
 
 
 def _page(limit: int | None, cursor: str | None) -> dict[str, Any]:

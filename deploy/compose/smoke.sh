@@ -2,8 +2,9 @@
 # `make test-compose`: the compose stack, built from offline base images, comes
 # up and every service answers through the gateway; every worker and the gateway
 # pass their health checks; a broker restart leaves every API ready while each
-# worker's check reports the outage and then recovers by itself. Then the stack
-# is removed again, volumes included, whatever happened.
+# worker's check reports the outage and then recovers by itself; the smoke journey
+# (deploy/compose/journey.sh) goes through the gateway. Then the stack is removed
+# again, volumes included, whatever happened.
 #
 # Its own project name and port (beyou-smoke, 18080) and image tag, so it never
 # touches a stack started with `make up` or the native one on 8080.
@@ -185,5 +186,6 @@ if (( failed == 0 )); then
     done
     check "every API's readyz stayed 200 throughout the broker restart" readyz_stayed_200
     check "docker reports every worker healthy again" eventually 60 all_healthy_to_docker
+    check "the smoke journey through the gateway (deploy/compose/journey.sh)" "$ROOT/deploy/compose/journey.sh" -q
 fi
 log "smoke checks done in $((SECONDS - start))s"
