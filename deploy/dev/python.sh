@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project virtualenv (.venv): servicekit, every service and the client
-# installed editable, pinned by constraints*.txt, plus the dev tools.
+# installed editable, pinned by constraints.txt and constraints-dev.txt, plus the dev tools
+# (constraints-fuzz.txt and constraints-bench.txt pin venvs of their own: .dev/fuzz-venv, .dev/bench-venv).
 # Idempotent: pip runs only when the dependency declarations changed since the
 # last successful install (hash stamp inside .venv).
 set -euo pipefail
@@ -43,7 +44,7 @@ packages() {
 }
 
 deps_hash() {
-    local files=(constraints*.txt requirements-dev.txt)
+    local files=(constraints.txt constraints-dev.txt requirements-dev.txt)
     mapfile -t -O "${#files[@]}" files < <(packages | sed 's|$|/pyproject.toml|')
     # The paths are part of the hash, so adding a package triggers an install.
     { printf '%s\n' "${files[@]}"; cat "${files[@]}"; } | sha256sum | cut -d' ' -f1
