@@ -78,10 +78,10 @@ eventually() {
 }
 
 declare -A check_line   # the last line of each worker's --check, shown in the results
-# What an operator (and compose's healthcheck) runs: `python -m <svc>.worker --check`.
+# What compose's healthcheck runs (`python -m <svc>.worker --check` says the same).
 worker_check() {
     local line status=0
-    line=$(compose exec -T "$1-worker" python -m "$1.worker" --check 2>/dev/null) || status=$?
+    line=$(compose exec -T "$1-worker" python -m servicekit.heartbeat "$1" 2>/dev/null) || status=$?
     check_line[$1]=${line:-"(no answer, exit $status)"}
     return "$status"
 }

@@ -19,7 +19,41 @@ class ConfigError(RuntimeError):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Settings:
+class FromEnvironment:
+    """A dataclass of settings read from the environment (`load`)."""
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] = os.environ) -> Self:
+        """Build settings from `overrides` (upper-case names) falling back to the environment."""
+        overrides = {k.upper(): v for k, v in (overrides or {}).items()}
+        hints = typing.get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            name = field.name.upper()
+            if name in overrides:
+                raw = overrides[name]
+            elif name in environ:
+                raw = environ[name]
+            elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"{name} is not set (required by the {getattr(cls, 'service', 'this')} service)")
+            else:
+                continue
+            values[field.name] = _coerce(name, raw, hints[field.name])
+        return cls(**values)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WorkerHealthSettings(FromEnvironment):
+    """What a worker's health check reads (`python -m servicekit.heartbeat <service>`): these alone, so that the
+    check, run every few seconds, needs none of the service's other settings or code."""
+
+    # The worker keeps it, the check reads it; empty: /tmp/beyou-<service>-worker.heartbeat.
+    worker_heartbeat_file: str = ""
+    worker_heartbeat_max_age_seconds: float = 30.0  # a loop silent for longer is reported unhealthy
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Settings(WorkerHealthSettings):
     """Settings every service has."""
 
     service: ClassVar[str]  # set by each service's subclass
@@ -43,29 +77,8 @@ class Settings:
     consumer_prefetch: int = 100
     retry_delays_ms: tuple[int, ...] = (1_000, 10_000, 60_000)
     max_attempts: int = 5
-    worker_heartbeat_file: str = ""  # what `<service>.worker --check` reads; empty: /tmp/beyou-<service>-worker.heartbeat
-    worker_heartbeat_max_age_seconds: float = 30.0  # a loop silent for longer is reported unhealthy
     alembic_config: str = ""  # the service's alembic.ini; empty: the one beside its package
     testing: bool = False
-
-    @classmethod
-    def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] = os.environ) -> Self:
-        """Build settings from `overrides` (upper-case names) falling back to the environment."""
-        overrides = {k.upper(): v for k, v in (overrides or {}).items()}
-        hints = typing.get_type_hints(cls)
-        values: dict[str, Any] = {}
-        for field in dataclasses.fields(cls):
-            name = field.name.upper()
-            if name in overrides:
-                raw = overrides[name]
-            elif name in environ:
-                raw = environ[name]
-            elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-                raise ConfigError(f"{name} is not set (required by the {getattr(cls, 'service', 'this')} service)")
-            else:
-                continue
-            values[field.name] = _coerce(name, raw, hints[field.name])
-        return cls(**values)
 
 
 def _coerce(name: str, raw: Any, hint: Any) -> Any:

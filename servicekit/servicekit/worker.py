@@ -6,7 +6,9 @@ Each service's `worker.py` is one call, `main(create_app, handlers)`:
                                           current message is finished and acked, the relay's
                                           in-flight batch confirmed)
     python -m <service>.worker --check    is the running worker healthy? one line on stdout,
-                                          exit 0 if so, 1 if not (compose's healthcheck)
+                                          exit 0 if so, 1 if not; `python -m servicekit.heartbeat
+                                          <service>` says the same without importing the service
+                                          (compose's healthcheck and Kubernetes' probe use it)
 
 Health comes from a heartbeat file (WORKER_HEARTBEAT_FILE) that the relay and the
 consumer refresh from their own loops, on every idle tick too: a worker is healthy
@@ -23,27 +25,22 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
-import json
 import logging
-import os
 import signal
 import sys
-import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
 
-from servicekit.config import Settings
 from servicekit.context import ServiceContext, context_of
 from servicekit.events.consumer import Consumer
 from servicekit.events.handlers import EventHandlers
 from servicekit.events.reconnect import error_text
 from servicekit.events.relay import OutboxRelay
+from servicekit.heartbeat import Heartbeat, check, heartbeat_file
 from servicekit.outages import outages
 from servicekit.problems import DATABASE_UNAVAILABLE
 from servicekit.tables import inbox, outbox
@@ -51,7 +48,6 @@ from servicekit.tokens import prune_revoked_sessions, revocation_handlers
 
 log = logging.getLogger(__name__)
 
-LOOPS = ("relay", "consumer")  # what the heartbeat must hear from
 
 
 @dataclass(frozen=True)
@@ -64,82 +60,6 @@ class PeriodicTask:
     name: str
     every_seconds: float
     run: Callable[[ServiceContext], None]
-
-
-# --- the heartbeat -------------------------------------------------------------------------
-
-def heartbeat_file(settings: Settings) -> Path:
-    return Path(settings.worker_heartbeat_file or f"/tmp/beyou-{settings.service}-worker.heartbeat")
-
-
-class Heartbeat:
-    """Per loop, when it was last heard and whether it holds a broker connection, kept in a file.
-
-    The file is rewritten (atomically: a temporary file renamed over it) when a loop's
-    connection state changes, and otherwise at most every `write_every` seconds.
-    """
-
-    def __init__(self, path: Path, write_every: float) -> None:
-        self.path = path
-        self.write_every = write_every
-        self._loops: dict[str, dict] = {}
-        self._written_at = float("-inf")
-        self._write_failed = False
-        self._lock = threading.Lock()
-
-    def beat(self, loop: str, connected: bool, error: str | None = None) -> None:
-        with self._lock:
-            previous = self._loops.get(loop)
-            self._loops[loop] = {"at": time.time(), "connected": connected, "error": error}
-            changed = previous is None or previous["connected"] != connected
-            if changed or time.monotonic() - self._written_at >= self.write_every:
-                self._write()
-
-    def _write(self) -> None:
-        content = json.dumps({"pid": os.getpid(), "loops": self._loops})
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
-            try:
-                with os.fdopen(fd, "w") as file:
-                    file.write(content)
-                os.replace(temporary, self.path)
-            except BaseException:
-                os.unlink(temporary)
-                raise
-        except OSError as exc:
-            if not self._write_failed:  # once, not every tick: --check will report the missing file
-                log.error("cannot write the heartbeat file", extra={"path": str(self.path), "error": str(exc)})
-            self._write_failed = True
-            return
-        self._write_failed = False
-        self._written_at = time.monotonic()
-
-    def remove(self) -> None:
-        """The worker stopped: nothing is alive to report on any more."""
-        with self._lock:
-            self.path.unlink(missing_ok=True)
-
-
-def check_heartbeat(path: Path, max_age: float, now: float | None = None) -> tuple[bool, str]:
-    """(healthy, why) from the heartbeat file a running worker keeps."""
-    try:
-        loops = json.loads(path.read_text())["loops"]
-    except FileNotFoundError:
-        return False, f"no heartbeat file {path}: the worker is not running, or not yet connected"
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return False, f"unreadable heartbeat file {path}: {exc}"
-    now = time.time() if now is None else now
-    for loop in LOOPS:
-        beat = loops.get(loop)
-        if beat is None:
-            return False, f"the {loop} has not reported yet"
-        silent = now - beat["at"]
-        if silent > max_age:
-            return False, f"the {loop} has been silent for {silent:.0f} s (limit {max_age:g} s)"
-        if not beat["connected"]:
-            return False, f"the {loop} cannot reach the broker: {beat['error']}"
-    return True, " and ".join(LOOPS) + " connected to the broker"
 
 
 # --- the process ---------------------------------------------------------------------------
@@ -155,7 +75,7 @@ def main(create_app: Callable[[], Flask], handlers: EventHandlers, tasks: Iterab
     app = create_app()
     if args.check:
         settings = context_of(app).settings
-        healthy, why = check_heartbeat(heartbeat_file(settings), settings.worker_heartbeat_max_age_seconds)
+        healthy, why = check(settings.service, settings)
         print(f"{'healthy' if healthy else 'unhealthy'}: {why}")
         sys.exit(0 if healthy else 1)
     run_worker(app, handlers, tasks=tasks)
@@ -179,7 +99,7 @@ def run_worker(app: Flask, handlers: EventHandlers, stop: threading.Event | None
     stop = stop or threading.Event()
     context = context_of(app)
     settings = context.settings
-    heartbeat = Heartbeat(heartbeat_file(settings), write_every=settings.worker_heartbeat_max_age_seconds / 5)
+    heartbeat = Heartbeat(heartbeat_file(settings, settings.service), write_every=settings.worker_heartbeat_max_age_seconds / 5)
     relay, consumer = build(context, handlers, heartbeat)
 
     def request_stop(signum, _frame):

@@ -7,7 +7,10 @@ import contextlib
 import datetime as dt
 import io
 import logging
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -137,6 +140,36 @@ def test_an_idle_worker_is_healthy_and_stays_so_beyond_the_heartbeat_limit(worke
         code, line = health_check(app)
         assert code == 0 and line == "healthy: relay and consumer connected to the broker\n"
         time.sleep(0.2)
+
+
+def light_check(heartbeat_path, *, code: str = "") -> subprocess.CompletedProcess:
+    """`python -m servicekit.heartbeat demo` (or `code` after importing it) in a process of its own, with only
+    the worker-health settings in its environment."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_URL", "AMQP_URL"))}
+    env.update(WORKER_HEARTBEAT_FILE=str(heartbeat_path), WORKER_HEARTBEAT_MAX_AGE_SECONDS="30")
+    argv = ["-c", f"import servicekit.heartbeat, sys\n{code}"] if code else ["-m", "servicekit.heartbeat", "demo"]
+    return subprocess.run([sys.executable, *argv], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_the_light_check_says_what_the_workers_own_check_says_without_the_services_settings(
+        worker_app, running_worker, tmp_path):
+    app = worker_app()
+    stop = running_worker(app, demo.counting_handlers)
+    wait_until(lambda: healthy(app), message="the worker to report healthy")
+
+    answer = light_check(tmp_path / "worker.heartbeat")
+    assert (answer.returncode, answer.stdout) == (0, "healthy: relay and consumer connected to the broker\n")
+
+    stop.set()
+    wait_until(lambda: light_check(tmp_path / "worker.heartbeat").returncode == 1,
+               message="the light check to see the worker gone")
+    assert "the worker is not running" in light_check(tmp_path / "worker.heartbeat").stdout
+
+
+def test_the_light_check_imports_none_of_the_heavy_libraries(tmp_path):
+    heavy = ("flask", "sqlalchemy", "pika", "marshmallow", "cryptography")
+    answer = light_check(tmp_path / "none", code=f"print(sorted(set({heavy!r}) & set(sys.modules)))")
+    assert (answer.returncode, answer.stdout) == (0, "[]\n"), answer.stderr
 
 
 def test_a_worker_that_cannot_reach_the_broker_is_unhealthy(worker_app, running_worker):

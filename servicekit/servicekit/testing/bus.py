@@ -129,7 +129,7 @@ def connected_worker(running_worker, amqp_url, bus_namespace):
     in a service's queue of the shared test bus, and they are not this test's; an event delivered before the
     consumer has bound its queue would race the binding."""
     from servicekit.context import context_of
-    from servicekit.worker import check_heartbeat, heartbeat_file
+    from servicekit.heartbeat import check
 
     def start(app, handlers, **options):
         settings = context_of(app).settings
@@ -144,7 +144,7 @@ def connected_worker(running_worker, amqp_url, bus_namespace):
             if connection.is_open:
                 connection.close()
         stop = running_worker(app, handlers, **options)
-        wait_until(lambda: check_heartbeat(heartbeat_file(settings), settings.worker_heartbeat_max_age_seconds)[0],
+        wait_until(lambda: check(settings.service, settings)[0],
                    WORKER_CONNECT_SECONDS, message="the worker to be connected")
         return stop
     return start
