@@ -21,9 +21,16 @@ def sequencing_of(context: ServiceContext) -> sequencer.Sequencing:
 def sequence(context: ServiceContext) -> None:
     """One sequencer run; again at once while a full batch was integrated (a backlog is drained, not trickled)."""
     sequencing = sequencing_of(context)
+    cache = context.resources["tiles"]
     while True:
-        with context.db.transaction() as session:
-            run = sequencer.run_sequencer(session, sequencing, cache=context.resources["tiles"])
+        try:
+            with context.db.transaction() as session:
+                run = sequencer.run_sequencer(session, sequencing, cache=cache)
+        except BaseException:
+            # Tiles this run filled were cached before its commit, which did not happen: forget them, or a later
+            # run (this worker's, after another's commit) could read a tile its database never held.
+            cache.clear()
+            raise
         if run is None or run.integrated < sequencing.batch:
             return
 

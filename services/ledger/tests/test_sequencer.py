@@ -4,9 +4,10 @@ import threading
 
 import pytest
 import sqlalchemy as sa
+from servicekit.context import context_of
 from servicekit.tables import outbox
 
-from ledger import blocks, leaves, merkle, notes, sequencer
+from ledger import blocks, leaves, merkle, notes, sequencer, tasks
 from ledger.models import Block, Entry, LogState, PendingEntry
 
 
@@ -89,6 +90,21 @@ def test_a_crash_between_storing_leaves_and_signing_loses_and_doubles_nothing(se
     assert (state.tree_size, state.sealed_size, state.height) == (8, 8, 1)
     assert [b.tree_size for b in session.scalars(sa.select(Block))] == [8]
     assert session.scalar(sa.select(sa.func.count(sa.distinct(Entry.source)))) == 8
+
+
+def test_a_run_that_fails_forgets_the_tiles_it_read_before_its_commit(app, database, sequencing, monkeypatch,
+                                                                      empty_log, deliver, message_event):
+    context = context_of(app)
+    monkeypatch.setattr(tasks, "sequencing_of", lambda _context: sequencing)
+    deliver(*[message_event() for _ in range(300)])      # a full first tile, then the block's signature fails
+    monkeypatch.setattr(sequencing.signer, "sign_bytes", _crash)
+
+    with pytest.raises(RuntimeError):
+        tasks.sequence(context)
+
+    assert context.resources["tiles"].get((0, 0)) is None
+    with database.transaction() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Entry)) == 0
 
 
 def _crash(*_args):
