@@ -287,7 +287,10 @@ class OutboxRelay:
                     last_error=f"{reason}; not retried: no consumer bound within "
                                f"{self.unroutable_grace_seconds:g} s"))
             for seq, reason in batch.failed.items():
-                log.warning("event not published; will retry", extra={"seq": seq, "reason": reason})
+                # Unroutable is the normal state of an event nobody consumes yet (one per ledger block, say),
+                # retried until the grace ends and then logged once at INFO; a nack is a broker's failure.
+                level = logging.DEBUG if reason.startswith("unroutable") else logging.WARNING
+                log.log(level, "event not published; will retry", extra={"seq": seq, "reason": reason})
                 backoff = sa.func.least(sa.func.power(2, outbox.c.attempts), MAX_RETRY_BACKOFF_SECONDS)
                 batch.conn.execute(outbox.update().where(outbox.c.seq == seq).values(
                     attempts=outbox.c.attempts + 1, last_error=reason,
