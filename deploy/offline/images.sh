@@ -14,4 +14,5 @@ use_offline_images() {
     export POSTGRES_IMAGE=$OFFLINE_POSTGRES_IMAGE
     export RABBITMQ_IMAGE=$OFFLINE_RABBITMQ_IMAGE
     export NGINX_IMAGE=$OFFLINE_NGINX_IMAGE
+    export DEBIAN_IMAGE=$OFFLINE_DEBIAN_IMAGE   # the monitoring profile's Prometheus (deploy/monitoring)
 }

@@ -4,7 +4,8 @@ It wires, in one place: JSON logs and request ids, ProxyFix for the configured
 number of trusted proxy hops, the database, token verification, flask-smorest
 with the OpenAPI document at /api/<service>/openapi.json and docs at
 /api/<service>/docs (every blueprint mounted at /api/<service>), the AsyncAPI
-document of its events at /api/<service>/asyncapi.json, health and readiness, the problem+json error funnel, input guards, and the CLI commands
+document of its events at /api/<service>/asyncapi.json, health and readiness, the problem+json error funnel, input guards, request metrics (servicekit.metrics,
+served apart from the app, never through the gateway), and the CLI commands
 (`migrate`, `dead-letters`).
 """
 from __future__ import annotations
@@ -29,6 +30,7 @@ from servicekit.events.contracts import EventContracts
 from servicekit.events.topology import Topology
 from servicekit.health import BrokerProbe, health_blueprint
 from servicekit.logs import accept_request_id, configure_logging, reset_request_id, set_request_id
+from servicekit.metrics import install_http_metrics
 from servicekit.problems import register_error_handlers
 from servicekit.whoami import whoami_blueprint
 
@@ -84,6 +86,7 @@ def create_service_app(settings: Settings, package_dir: Path, blueprints: Iterab
         api.register_blueprint(blueprint, url_prefix=f"/api/{service}")
     app.register_blueprint(asyncapi_blueprint(contracts or EventContracts(service)), url_prefix=f"/api/{service}")
     register_error_handlers(app)
+    install_http_metrics(app)
     _install_request_hooks(app)
     commands.register(app)
     return app

@@ -16,6 +16,10 @@ when both loops were heard within WORKER_HEARTBEAT_MAX_AGE_SECONDS and both hold
 broker connection. So an idle worker is healthy, and one that lost the broker, or
 whose loop hangs, is not.
 
+Its metrics (servicekit.metrics: events published, consumed, retried and dead-lettered, the outbox's
+backlog and the age of its oldest unsent event, and whatever `collectors` the service adds) are served on
+METRICS_PORT, a port of the worker's own.
+
 Every worker also keeps the revoked-session denylist (`auth.session.revoked`), so
 token checks in every service refuse a revoked session at once, and runs
 servicekit's housekeeping as a periodic task beside the service's own.
@@ -41,6 +45,7 @@ from servicekit.events.handlers import EventHandlers
 from servicekit.events.reconnect import error_text
 from servicekit.events.relay import OutboxRelay
 from servicekit.heartbeat import Heartbeat, check, heartbeat_file
+from servicekit.metrics import CollectorsOf, MetricsSettings, OutboxCollector, serve_worker_metrics
 from servicekit.outages import outages
 from servicekit.problems import DATABASE_UNAVAILABLE
 from servicekit.tables import inbox, outbox
@@ -65,8 +70,11 @@ class PeriodicTask:
 # --- the process ---------------------------------------------------------------------------
 
 def main(create_app: Callable[[], Flask], handlers: EventHandlers, tasks: Iterable[PeriodicTask] = (),
-         argv: Sequence[str] | None = None) -> None:
-    """The entry point of `python -m <service>.worker [--check]`."""
+         argv: Sequence[str] | None = None, *, collectors: CollectorsOf | None = None) -> None:
+    """The entry point of `python -m <service>.worker [--check]`.
+
+    `collectors(context)` gives the service's own metrics collectors, served beside servicekit's.
+    """
     parser = argparse.ArgumentParser(description="The service's worker: outbox relay, event consumer, "
                                                  "periodic tasks.")
     parser.add_argument("--check", action="store_true",
@@ -78,7 +86,7 @@ def main(create_app: Callable[[], Flask], handlers: EventHandlers, tasks: Iterab
         healthy, why = check(settings.service, settings)
         print(f"{'healthy' if healthy else 'unhealthy'}: {why}")
         sys.exit(0 if healthy else 1)
-    run_worker(app, handlers, tasks=tasks)
+    run_worker(app, handlers, tasks=tasks, collectors=collectors)
 
 
 def build(context: ServiceContext, handlers: EventHandlers, heartbeat: Heartbeat) -> tuple[OutboxRelay, Consumer]:
@@ -94,13 +102,19 @@ def build(context: ServiceContext, handlers: EventHandlers, heartbeat: Heartbeat
 
 
 def run_worker(app: Flask, handlers: EventHandlers, stop: threading.Event | None = None, *,
-               tasks: Iterable[PeriodicTask] = ()) -> None:
-    """Relay, consume and run `tasks` (and servicekit's housekeeping) until `stop` is set or a signal arrives."""
+               tasks: Iterable[PeriodicTask] = (), collectors: CollectorsOf | None = None,
+               metrics: MetricsSettings | None = None) -> None:
+    """Relay, consume and run `tasks` (and servicekit's housekeeping) until `stop` is set or a signal arrives.
+
+    Metrics are served as `metrics` says (by default METRICS_PORT and METRICS_ADDR from the environment).
+    """
     stop = stop or threading.Event()
     context = context_of(app)
     settings = context.settings
     heartbeat = Heartbeat(heartbeat_file(settings, settings.service), write_every=settings.worker_heartbeat_max_age_seconds / 5)
     relay, consumer = build(context, handlers, heartbeat)
+    metrics_server = serve_worker_metrics(metrics or MetricsSettings.load(),
+                                          [OutboxCollector(context.db), *(collectors(context) if collectors else ())])
 
     def request_stop(signum, _frame):
         log.info("worker stopping", extra={"signal": signum})
@@ -124,6 +138,9 @@ def run_worker(app: Flask, handlers: EventHandlers, stop: threading.Event | None
     for thread in threads:
         thread.join()
     heartbeat.remove()
+    if metrics_server is not None:
+        metrics_server.shutdown()
+        metrics_server.server_close()
     log.info("worker stopped")
 
 

@@ -29,10 +29,14 @@ keepalive = 75
 # the standard library, so reading it here imports none of the app's modules before the fork).
 from servicekit.gunicorn_conf import (control_socket_disable, limit_request_field_size,  # noqa: E402,F401
                                       limit_request_fields, limit_request_line)
+# Its metrics as every API's: the master serves on METRICS_PORT what the workers record (servicekit.metrics).
+from servicekit.gunicorn_conf import child_exit, when_ready  # noqa: E402,F401
+from servicekit.gunicorn_conf import on_starting as start_metrics_afresh  # noqa: E402
 
 
 def on_starting(server):
     """Every open stream is a file descriptor: lift the soft limit (often 1024) to the hard one."""
+    start_metrics_afresh(server)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = 1 << 20 if hard == resource.RLIM_INFINITY else hard
     if soft != resource.RLIM_INFINITY and soft < wanted:

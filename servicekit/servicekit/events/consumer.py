@@ -33,6 +33,7 @@ from servicekit.events.handlers import EventHandlers
 from servicekit.events.reconnect import BrokerLink, Heartbeat, run_until_stopped
 from servicekit.events.topology import Topology
 from servicekit.logs import reset_request_id, set_request_id
+from servicekit.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED, count_events
 from servicekit.outages import outages
 from servicekit.tables import inbox
 
@@ -92,9 +93,11 @@ class Consumer:
                 log.error("malformed message dead-lettered", extra={"queue": self.queue, "error": str(exc)})
                 attempts = int((properties.headers or {}).get("x-attempts", 0))
                 self._forward(channel, properties, body, self.topology.dead_queue(self.service), attempts, str(exc))
+                count_events(EVENTS_DEAD_LETTERED, [properties.type or "malformed"])
         try:
             with self.db.transaction() as session:
-                self._apply(session, [event for event, _ in events])
+                handled = self._apply(session, [event for event, _ in events])
+            count_events(EVENTS_CONSUMED, (event.type for event in handled))
         except (sa.exc.OperationalError, sa.exc.InterfaceError):
             raise  # the database, not the events: leave them unacked, reconnect
         except Exception:
@@ -103,15 +106,16 @@ class Consumer:
         outages.up("database")
         self.acknowledge(channel, messages[-1][0].delivery_tag, [event for event, _ in events])
 
-    def _apply(self, session: Session, events: list[Event]) -> None:
-        """Claim the events in the inbox (one statement) and run the handlers of those not seen before."""
+    def _apply(self, session: Session, events: list[Event]) -> list[Event]:
+        """Claim the events in the inbox (one statement) and run the handlers of those not seen before (returned)."""
         handled = [event for event in events if self._has_handler(event)]
         if not handled:
-            return
+            return []
         # An executemany with RETURNING: sent as multi-row INSERTs, the statement compiled once (not per batch).
         claimed = set(session.scalars(
             insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id),
             [{"event_id": e.id, "consumer": self.queue, "event_type": e.type} for e in handled]))
+        ran = []
         for event in handled:
             if event.id not in claimed:
                 log.info("duplicate event skipped", extra={"event_type": event.type, "event_id": str(event.id)})
@@ -120,8 +124,13 @@ class Consumer:
             token = set_request_id(event.request_id)
             try:
                 self.handlers.get(event.type)(session, event)
+                # Under the event's request id: a request can be followed from the gateway into what it caused.
+                log.info("event handled", extra={"event_type": event.type, "event_id": str(event.id),
+                                                 "producer": event.producer})
             finally:
                 reset_request_id(token)
+            ran.append(event)
+        return ran
 
     def _has_handler(self, event: Event) -> bool:
         if self.handlers.get(event.type) is None:
@@ -133,7 +142,8 @@ class Consumer:
         """Handle one event in its own transaction; on failure send it to retry or dead letters."""
         try:
             with self.db.transaction() as session:
-                self._apply(session, [event])
+                handled = self._apply(session, [event])
+            count_events(EVENTS_CONSUMED, (e.type for e in handled))
         except (sa.exc.OperationalError, sa.exc.InterfaceError):
             raise
         except Exception as exc:
@@ -142,12 +152,15 @@ class Consumer:
             if attempts >= self.max_attempts:
                 log.error("event dead-lettered", exc_info=True, extra=extra)
                 target = self.topology.dead_queue(self.service)
+                outcome = EVENTS_DEAD_LETTERED
             else:
                 delay = self.retry_delays_ms[min(attempts, len(self.retry_delays_ms)) - 1]
                 log.warning("event handler failed; will retry", exc_info=True, extra={**extra, "retry_in_ms": delay})
                 target = self.topology.retry_queue(self.service, delay)
+                outcome = EVENTS_RETRIED
             body = event.to_json().encode()
             self._forward(channel, properties, body, target, attempts, f"{type(exc).__name__}: {exc}"[:1000])
+            count_events(outcome, [event.type])
 
     def acknowledge(self, channel, last_delivery_tag: int, events: list[Event]) -> None:
         """Ack every message up to `last_delivery_tag`: their effects are committed or forwarded."""

@@ -32,6 +32,7 @@ from pika.adapters.select_connection import IOLoop
 from servicekit.db import Database
 from servicekit.events.reconnect import BrokerLink, Heartbeat, run_until_stopped
 from servicekit.events.topology import Topology
+from servicekit.metrics import EVENTS_PUBLISH_RETRIED, EVENTS_PUBLISHED, count_events
 from servicekit.outages import outages
 from servicekit.problems import DATABASE_UNAVAILABLE
 from servicekit.tables import OUTBOX_NOTIFY_CHANNEL, outbox
@@ -49,6 +50,7 @@ class _Batch:
     returned: dict[str, str] = field(default_factory=dict)   # event id -> reason
     acked: list[int] = field(default_factory=list)           # outbox seq
     failed: dict[int, str] = field(default_factory=dict)     # outbox seq -> reason
+    types: dict[int, str] = field(default_factory=dict)      # outbox seq -> event type (for the metrics)
     unrouted: dict[int, str] = field(default_factory=dict)   # outbox seq -> reason: returned past the grace
 
 
@@ -244,6 +246,7 @@ class OutboxRelay:
         for row in rows:
             self._delivery_tag += 1
             batch.pending[self._delivery_tag] = row
+            batch.types[row.seq] = row.event_type
         return batch
 
     def _on_return(self, _channel, method, properties, _body) -> None:
@@ -296,6 +299,8 @@ class OutboxRelay:
                     attempts=outbox.c.attempts + 1, last_error=reason,
                     available_at=sa.func.now() + backoff * sa.text("interval '1 second'")))
             batch.conn.commit()
+            count_events(EVENTS_PUBLISHED, (batch.types[seq] for seq in batch.acked))
+            count_events(EVENTS_PUBLISH_RETRIED, (batch.types[seq] for seq in batch.failed))
         except sa.exc.SQLAlchemyError as exc:
             # Published but not marked: the rows will be published again, consumers deduplicate.
             log.warning("relay could not mark events published", extra={"error": str(exc)})
