@@ -23,8 +23,10 @@ import flask_smorest
 import marshmallow as ma
 from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields
+from webargs.core import is_json
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.exceptions import UnsupportedMediaType
 
 from servicekit import tokens
 from servicekit.problems import PROBLEM_JSON, handle_http_exception
@@ -35,6 +37,10 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL, and surrogates (in a str
 # How a response that carries Retry-After documents it: `alt_response(503, ..., headers=RETRY_AFTER)`.
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "required": True,
                                "schema": {"type": "integer", "minimum": 0}}}
+# How an operation that the gateway holds to a few requests a minute per address (gateway/nginx.conf's
+# `auth_strict`: sign-in, registration, password reset) documents the gateway's 429:
+# `alt_response(429, description=GATEWAY_THROTTLED, headers=RETRY_AFTER)`.
+GATEWAY_THROTTLED = "Too many requests from this address (the gateway's limit); retry after Retry-After"
 MAX_UTC_OFFSET = dt.timedelta(hours=16)  # exclusive: PostgreSQL refuses a displacement of 16 hours or more
 OFFSET_MESSAGE = "must have a UTC offset between -15:59 and +15:59"
 
@@ -55,6 +61,10 @@ class ArgumentsParser(FlaskParser):
     """webargs' Flask parser with the input guards every service needs."""
 
     def _raw_load_json(self, req) -> Any:
+        # webargs reads a body of another type as no body at all: an endpoint whose fields are all optional
+        # would then act on a form or text as on `{}` (and answer 2xx, having ignored what was sent).
+        if not is_json(req.mimetype) and req.get_data(cache=True):
+            raise UnsupportedMediaType("The body must be JSON, sent as Content-Type: application/json.")
         try:
             return super()._raw_load_json(req)
         except RecursionError:  # a body like [[[[…]]]] 100,000 levels deep
@@ -140,6 +150,17 @@ class Blueprint(flask_smorest.Blueprint):
     """
 
     ARGUMENTS_PARSER = ArgumentsParser()
+
+    def arguments(self, schema, *, location="json", **kwargs):
+        """As flask-smorest's; where a JSON body is read, the 400 of one that cannot be read and the 415 of one
+        sent as another type are documented (flask-smorest documents only the 422 of one that can be read but
+        is invalid)."""
+        parse = super().arguments(schema, location=location, **kwargs)
+        if location != "json":
+            return parse
+        unreadable = self.alt_response(400, description="The body is not JSON, or is nested too deeply to read")
+        other_type = self.alt_response(415, description="A body that is not sent as application/json")
+        return lambda view: other_type(unreadable(parse(view)))
 
     def alt_response(self, status_code, *, schema=None, content_type=None, **kwargs):
         """As flask-smorest's; an error status is documented as a problem+json `ProblemSchema`."""

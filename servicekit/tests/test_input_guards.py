@@ -109,6 +109,31 @@ def test_clean_input_passes_the_guards(guarded):
     assert guarded.post("/api/test/echo/word", json={"name": "x", "tags": ["a"]}).status_code == 200
 
 
+@pytest.mark.parametrize("body, content_type", [
+    ("name=x", "application/x-www-form-urlencoded"),
+    ('{"name": "x"}', "text/plain"),
+    ('{"name": "x"}', None),
+])
+def test_a_body_of_another_type_where_json_is_read_is_a_415(guarded, body, content_type):
+    response = guarded.post("/api/test/echo/word", data=body, content_type=content_type)
+
+    assert_problem(response, 415)
+
+
+def test_no_body_where_json_is_read_is_judged_as_an_empty_object(guarded):
+    errors = assert_problem(guarded.post("/api/test/echo/word"), 422)["errors"]
+
+    assert "name" in errors
+
+
+def test_a_json_body_that_cannot_be_read_is_a_400_and_both_are_documented(guarded):
+    assert_problem(guarded.post("/api/test/echo/word", data=b"\x19q\xff", content_type="application/json"), 400)
+
+    operations = guarded.get("/api/test/openapi.json").json["paths"]["/api/test/echo/{word}"]
+    assert {"400", "415"} <= set(operations["post"]["responses"])
+    assert not {"400", "415"} & set(operations["put"]["responses"])   # a form
+
+
 @pytest.mark.parametrize("depth", [1_000, 100_000])
 def test_json_nested_too_deeply_is_a_400_not_a_crash(guarded, depth):
     body = '{"name": "x", "extra": ' + '{"a": ' * depth + "1" + "}" * depth + "}"

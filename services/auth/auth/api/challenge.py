@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from servicekit.api import Blueprint
+from servicekit.api import GATEWAY_THROTTLED, RETRY_AFTER, Blueprint
 from servicekit.context import service_settings
 
 from auth.challenges import issue_challenge
@@ -14,6 +14,7 @@ blp = Blueprint("challenge", __name__, description="Proof-of-work challenges (ha
 @blp.route("/challenge")
 class Challenge(MethodView):
     @blp.response(201, ChallengeSchema)
+    @blp.alt_response(429, description=GATEWAY_THROTTLED, headers=RETRY_AFTER)
     def post(self):
         """Get a signed, expiring proof-of-work challenge to solve before registering"""
         settings = service_settings()

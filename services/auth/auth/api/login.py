@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from servicekit.api import Blueprint
+from servicekit.api import GATEWAY_THROTTLED, RETRY_AFTER, Blueprint
 from servicekit.context import client_origin, service_resource, service_settings
 from servicekit.db import request_session
 
@@ -17,6 +17,7 @@ class Login(MethodView):
     @blp.arguments(LoginSchema)
     @blp.response(200, LoginResultSchema)
     @blp.alt_response(401, description="Invalid credentials (the same answer for every reason)")
+    @blp.alt_response(429, description=GATEWAY_THROTTLED, headers=RETRY_AFTER)
     def post(self, body):
         """Sign in with username (or email) and password: tokens, or an MFA step when 2FA is on"""
         return log_in(request_session(), service_settings(), service_resource("cipher"), login=body["username"],
@@ -28,6 +29,7 @@ class SecondFactor(MethodView):
     @blp.arguments(MfaLoginSchema)
     @blp.response(200, TokenPairSchema)
     @blp.alt_response(401, description="Wrong code, or the MFA token expired or was used")
+    @blp.alt_response(429, description=GATEWAY_THROTTLED, headers=RETRY_AFTER)
     def post(self, body):
         """Finish a 2FA sign-in with the MFA token and a TOTP or recovery code"""
         return complete_mfa_login(request_session(), service_settings(), service_resource("cipher"),

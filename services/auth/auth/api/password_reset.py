@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 
 from flask.views import MethodView
-from servicekit.api import RETRY_AFTER, Blueprint
+from servicekit.api import GATEWAY_THROTTLED, RETRY_AFTER, Blueprint
 from servicekit.context import client_origin, service_resource, service_settings
 from servicekit.db import request_session
 
@@ -53,6 +53,7 @@ class Confirmation(MethodView):
     @blp.alt_response(409, description="Not verified yet")
     @blp.alt_response(410, description="Expired or already used")
     @blp.alt_response(422, description="The new password is not acceptable")
+    @blp.alt_response(429, description=GATEWAY_THROTTLED, headers=RETRY_AFTER)
     def post(self, body, reset_id: uuid.UUID):
         """Set the new password of a verified reset; every session of the account is signed out"""
         password_reset.confirm_reset(request_session(), reset_id, body["new_password"])

@@ -30,7 +30,16 @@ STREAM_RESPONSE = {200: {
         "stream, its last event is `close` with `data: {\"reason\": ...}`: `token_expired` (reconnect with "
         "a fresh token), `session_revoked` (signed out), `lagging` or `interrupted` (reconnect with "
         "Last-Event-ID)."),
-    "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+    # The schema of one event (as OpenAPI 3.2's itemSchema would say; before 3.2, tools such as schemathesis
+    # read an event stream's `schema` as that of each event): its fields as an EventSource parses them.
+    "content": {"text/event-stream": {"schema": {
+        "type": "object", "required": ["event", "data"],
+        "properties": {
+            "id": {"type": "string", "pattern": "^[0-9]+$", "description": "Resume after it with Last-Event-ID."},
+            "event": {"type": "string", "enum": [*NOTICE_TYPES, "close"]},
+            "data": {"type": "string", "description": "JSON: ids and counts (never content), or the close reason."},
+            "retry": {"type": "integer", "minimum": 0, "description": "Milliseconds to wait before reconnecting."},
+        }}}}}}
 
 
 class StreamQuerySchema(Schema):
