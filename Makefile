@@ -5,7 +5,8 @@ SHELL := /bin/bash
 OFFLINE ?= 0
 export OFFLINE
 
-.PHONY: help install infra dev dev-stop dev-logs up down test test-compose bench clean
+.PHONY: help install infra dev dev-stop dev-logs up down deploy backup restore test test-api test-compose test-faults \
+        test-backup test-rollout bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -28,11 +29,32 @@ dev-logs: ## follow the native stack's logs
 up: ## whole system in containers on http://localhost:8080 (OFFLINE=1 builds base images locally)
 	deploy/compose/up.sh
 
+deploy: ## roll out one service with no downtime: make deploy SERVICE=auth (compose; migrations first)
+	deploy/compose/deploy.sh $(SERVICE)
+
+backup: ## back up the compose stack (databases, identity documents, .env) into backups/<project>-<time>/
+	deploy/compose/backup.sh
+
+restore: ## restore a backup into the compose stack: make restore BACKUP=backups/<folder>
+	deploy/compose/restore.sh $(BACKUP)
+
 down: ## stop the containers (volumes kept; `deploy/compose/down.sh --volumes` removes them)
 	deploy/compose/down.sh
 
 test: ## every test against real PostgreSQL, RabbitMQ and Nginx
 	deploy/dev/test.sh
+
+test-api: ## schemathesis on every service's OpenAPI through the native gateway, anonymous and signed in (bounded)
+	deploy/dev/fuzz.sh
+
+test-faults: ## compose: a message load through broker/database restarts and SIGKILLs; nothing lost or doubled
+	deploy/compose/faults.sh
+
+test-backup: ## compose (beyou-backup, 18094): data made, backup, fresh stack, restore, data found
+	deploy/compose/backup-test.sh
+
+test-rollout: ## compose (beyou-rollout, 18093): failed requests under load, restart vs make deploy
+	deploy/compose/rollout-check.sh
 
 test-compose: ## compose smoke test: offline images, stack up, every service ready, stack down
 	deploy/compose/smoke.sh
