@@ -19,6 +19,7 @@ import logging
 import time
 
 import sqlalchemy as sa
+from servicekit.errors import Conflict
 from servicekit.events import publish
 from sqlalchemy.orm import Session
 
@@ -60,16 +61,23 @@ class _Mismatch(Exception):
         self.finding = finding
 
 
+class AuditRunning(Conflict):
+    code, title = "audit-running", "An audit is running"
+
+
 def run_audit(session: Session, verifier: notes.NoteVerifier, origin: str, *, full: bool = False,
-              now: dt.datetime | None = None, seconds: float | None = None) -> AuditReport:
+              now: dt.datetime | None = None, seconds: float | None = None, wait: bool = True) -> AuditReport:
     """Audit in the caller's transaction (the caller commits: the audit's progress and verdict are stored).
 
     With `seconds`, it stops after the block it is checking once that long has passed (`complete` false): a
-    request need not outlast its timeout, and the next audit continues where this one stopped.
+    request need not outlast its timeout, and the next audit continues where this one stopped. One audit runs
+    at a time: another waits for it, or, with `wait` false, is refused at once (`AuditRunning`, a 409).
     """
     started = time.perf_counter()
     now = now or dt.datetime.now(dt.UTC)
-    state = session.get(AuditState, 1, with_for_update=True)   # one audit at a time
+    state = session.get(AuditState, 1, with_for_update={"skip_locked": True} if not wait else True)
+    if state is None:
+        raise AuditRunning("another audit is running; ask again when it is done")
     if full:
         state.audited_size, state.audited_height, state.last_block_hash, state.edge = 0, 0, None, {}
     checker = _Checker(session, verifier, origin, state,
@@ -95,8 +103,9 @@ def run_audit(session: Session, verifier: notes.NoteVerifier, origin: str, *, fu
 
 def audit_log(session: Session, verifier: notes.NoteVerifier, origin: str, *, full: bool = False,
               seconds: float | None = None) -> AuditReport:
-    """Audit (for at most about `seconds`) and keep the progress and verdict (commits)."""
-    report = run_audit(session, verifier, origin, full=full, seconds=seconds)
+    """Audit (for at most about `seconds`) and keep the progress and verdict (commits); `AuditRunning` at once
+    while another audit runs (a request must not queue behind the worker's scheduled audit of a large log)."""
+    report = run_audit(session, verifier, origin, full=full, seconds=seconds, wait=False)
     session.commit()
     return report
 

@@ -1,8 +1,11 @@
+import time
+
 import pytest
 import sqlalchemy as sa
 from servicekit.tables import outbox
 
 from ledger import audit
+from ledger.models import AuditState
 
 API = "/api/ledger"
 
@@ -95,6 +98,20 @@ def test_staff_run_the_audit(client, log_messages, staff_caller, caller):
     assert (report["mode"], report["status"], report["leaves_checked"], report["blocks_checked"]) == \
         ("full", "ok", 120, 2)
     assert client.post(f"{API}/admin/audit?mode=sideways", headers=staff_headers).status_code == 422
+
+
+def test_staff_asking_while_another_audit_runs_are_told_at_once_not_queued(client, database, log_messages,
+                                                                           staff_caller):
+    log_messages(10)
+    _staff, staff_headers = staff_caller
+    with database.transaction() as running:                 # the worker's scheduled audit, say, holds the state
+        running.get(AuditState, 1, with_for_update=True)
+        started = time.monotonic()
+        refused = client.post(f"{API}/admin/audit", headers=staff_headers)
+        waited = time.monotonic() - started
+    assert refused.status_code == 409 and refused.get_json()["type"] == "urn:beyou:problem:audit-running"
+    assert waited < 5
+    assert client.post(f"{API}/admin/audit", headers=staff_headers).get_json()["status"] == "ok"
 
 
 def test_an_audit_with_little_time_stops_at_a_block_and_the_next_continues(database, verifier, log_messages):

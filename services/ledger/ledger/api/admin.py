@@ -28,6 +28,7 @@ class Audit(MethodView):
     @blp.staff_required
     @blp.arguments(AuditQuery, location="query")
     @blp.response(200, AuditReportSchema)
+    @blp.alt_response(409, description="Another audit is running (the worker's scheduled one, say): ask again shortly")
     def post(self, query):
         """Run the audit: recompute leaf hashes, tiles, block links, proof of work and signatures from storage
         (`mode=incremental`: what is new since the last audit; `full`: everything) and name the first bad record.
