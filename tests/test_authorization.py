@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import requests
 from PIL import Image
-from servicekit.testing import wait_until
+from servicekit.testing import retried_while, wait_until
 from servicekit.testing.gateway import GatewayClient, create_staff
 
 from beyou import identity
@@ -385,14 +385,8 @@ def _new_details() -> dict[str, str]:
 
 def eventually(action: Callable[[], Any], what: str, statuses: tuple[int, ...] = (403, 404, 409, 422)) -> Any:
     """`action()` once the read models it depends on are fed: retried while it fails with `statuses`."""
-    def attempt() -> Any:
-        try:
-            return action() or True
-        except ProblemError as problem:
-            if problem.status not in statuses:
-                raise
-            return None
-    return wait_until(attempt, timeout=BUS_TIMEOUT, interval=0.2, message=what)
+    return retried_while(action, lambda exc: isinstance(exc, ProblemError) and exc.status in statuses,
+                         timeout=BUS_TIMEOUT, interval=0.2, message=what)
 
 
 @pytest.fixture(scope="module")

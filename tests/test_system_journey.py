@@ -27,7 +27,7 @@ from typing import Any
 import pyotp
 import pytest
 import segno
-from servicekit.testing import wait_until
+from servicekit.testing import retried_while, wait_until
 from servicekit.testing.gateway import create_staff
 
 from beyou import identity, keystore, messages
@@ -122,14 +122,8 @@ def staff_member(gateway_url, new_client, staff_command) -> Client:
 def eventually(action: Callable[[], Any], what: str, *, statuses: tuple[int, ...]) -> Any:
     """`action()`'s answer once the read models it needs have heard the events: retried while refused with
     `statuses` (a service that has not heard of a user, a key, a friendship or a verification yet)."""
-    def attempt() -> Any:
-        try:
-            return action() or True
-        except ProblemError as problem:
-            if problem.status not in statuses:
-                raise
-            return None
-    return wait_until(attempt, timeout=BUS_TIMEOUT, interval=0.2, message=what)
+    return retried_while(action, lambda exc: isinstance(exc, ProblemError) and exc.status in statuses,
+                         timeout=BUS_TIMEOUT, interval=0.2, message=what)
 
 
 def refused(status: int, action: Callable[[], Any]) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 import pyotp
 import pytest
 import sqlalchemy as sa
-from servicekit.testing import wait_until
+from servicekit.testing import retried_while, wait_until
 
 from click.testing import CliRunner
 
@@ -34,14 +34,8 @@ PROPAGATION_SECONDS = 30.0   # an event from auth or social reaching messaging's
 
 def eventually(action: Callable[[], Any], what: str, statuses: tuple[int, ...] = (404, 409, 422)) -> Any:
     """`action()` once the read models it needs are fed: retried while it fails with `statuses`."""
-    def attempt() -> Any:
-        try:
-            return action() or True
-        except ProblemError as problem:
-            if problem.status not in statuses:
-                raise
-            return None
-    return wait_until(attempt, timeout=PROPAGATION_SECONDS, interval=0.1, message=what)
+    return retried_while(action, lambda exc: isinstance(exc, ProblemError) and exc.status in statuses,
+                         timeout=PROPAGATION_SECONDS, interval=0.1, message=what)
 
 
 def keys_known(user, conversation_id: str, *people) -> None:

@@ -14,7 +14,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 import demo_service as demo

@@ -23,10 +23,10 @@ from servicekit.testing.contract import ServiceContract
 from servicekit.testing.databases import (DatabaseFactory, database, databases, migrated_app, pg_admin_url, session,
                                           settings, settings_overrides)
 from servicekit.testing.tokens import TokenIssuer, caller, staff_caller, token_issuer
-from servicekit.testing.waiting import wait_until
+from servicekit.testing.waiting import retried_while, wait_until
 
 __all__ = [
     "DatabaseFactory", "EventProbe", "ServiceContract", "TokenIssuer", "amqp_url", "bus_consumers", "bus_namespace",
     "caller", "connected_worker", "database", "databases", "delete_namespace", "event_probe", "migrated_app", "pg_admin_url",
-    "running_worker", "session", "settings", "settings_overrides", "staff_caller", "token_issuer", "wait_until",
+    "retried_while", "running_worker", "session", "settings", "settings_overrides", "staff_caller", "token_issuer", "wait_until",
 ]
