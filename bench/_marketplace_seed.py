@@ -27,9 +27,7 @@ number: seeding again adds only what is missing, and the same items every time.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import math
 import random
 import re
@@ -38,6 +36,7 @@ import uuid
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from _tables import copy_rows
 
 NAMESPACE = uuid.UUID("6f1c0e4a-5b7d-4e2a-9c3f-8d1b2a7e6c50")
 SLUG_PREFIX = "bench-"
@@ -298,22 +297,6 @@ def seeded_items(engine: sa.Engine) -> int:
         return connection.scalar(sa.text("SELECT count(*) FROM items WHERE category_id = ANY(:ids)"), {"ids": ids})
 
 
-def _copy(connection, table: str, columns: str, rows, where: str = "TRUE") -> int:
-    """Add `rows` to `table` (COPY into a staging table, then one INSERT ... SELECT that skips what is there);
-    how many were added."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow(["" if value is None else value for value in row])
-    buffer.seek(0)
-    cursor = connection.connection.cursor()
-    cursor.execute(f"CREATE TEMPORARY TABLE staging_{table} ON COMMIT DROP AS "
-                   f"SELECT {columns} FROM {table} WITH NO DATA")
-    cursor.copy_expert(f"COPY staging_{table} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
-    return connection.exec_driver_sql(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM staging_{table} "
-                                      f"WHERE {where} ON CONFLICT DO NOTHING").rowcount
-
-
 def seed(engine: sa.Engine, count: int) -> tuple[int, bool]:
     """Make sure the seed's `count` items are there (and its categories, sellers and blocks): (how many
     seeded items there are, whether this call added any)."""
@@ -329,13 +312,13 @@ def seed(engine: sa.Engine, count: int) -> tuple[int, bool]:
             connection.execute(sa.text(
                 "INSERT INTO categories (id, parent_id, name, slug) VALUES (:id, :parent, :name, :slug) "
                 "ON CONFLICT DO NOTHING"), {"id": category, "parent": parent, "name": name, "slug": slug})
-        _copy(connection, "users", "user_id, username, verified, banned",
+        copy_rows(connection, "users", "user_id, username, verified, banned",
               ((seller_id(n), f"{zipf(pick, BRANDS, 1.0)}_{n}", True, is_banned(n)) for n in range(1, SELLERS + 1)))
-        _copy(connection, "blocks", "blocker_id, blocked_id",
+        copy_rows(connection, "blocks", "blocker_id, blocked_id",
               {(seller_id(pick.randrange(1, SELLERS + 1)), seller_id(pick.randrange(1, SELLERS + 1)))
                for _ in range(SEEDED_BLOCKS)}, where="blocker_id <> blocked_id")
         items = (make_item(n, leaves, now) for n in range(1, count + 1))
-        added = _copy(connection, "items", "id, seller_id, category_id, title, description, price_minor, currency, "
+        added = copy_rows(connection, "items", "id, seller_id, category_id, title, description, price_minor, currency, "
                                            "condition, quantity, reserved, status, created_at, updated_at, removed_at",
                       ((item_id(i.n), seller_id(i.seller), i.category, i.title, i.description, i.price_minor,
                         i.currency, i.condition, i.quantity, 0, i.status, i.created_at.isoformat(),

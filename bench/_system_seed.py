@@ -33,11 +33,9 @@ its leaves: it is append-only, and keeps those of removed messages as it does fo
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
 import functools
 import hashlib
-import io
 import os
 import random
 import socket
@@ -45,7 +43,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +52,8 @@ from argon2 import PasswordHasher
 from servicekit.encryption import DataCipher
 from servicekit.events import publish
 from sqlalchemy.orm import Session
+
+from _tables import copy_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("auth", "social", "messaging", "ledger", "marketplace")
@@ -202,32 +202,6 @@ def _converse(pick: random.Random, conversation: SeedConversation, now: dt.datet
 
 
 # --- the databases ----------------------------------------------------------------------------------------------
-
-def _copy(connection: sa.Connection, table: str, columns: str, rows: Iterable[tuple]) -> int:
-    """Add `rows` to `table` (COPY into a staging table, then one INSERT ... SELECT that skips what is there, in
-    the rows' order); how many were added."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow([_csv_value(value) for value in row])
-    buffer.seek(0)
-    cursor = connection.connection.cursor()
-    cursor.execute(f"CREATE TEMPORARY TABLE staging_{table} ON COMMIT DROP AS "
-                   f"SELECT {columns} FROM {table} WITH NO DATA")
-    cursor.copy_expert(f"COPY staging_{table} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
-    return connection.exec_driver_sql(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM staging_{table} "
-                                      f"ON CONFLICT DO NOTHING").rowcount
-
-
-def _csv_value(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bytes):
-        return "\\x" + value.hex()
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    return str(value)
-
 
 def _count(engine: sa.Engine, sql: str, **params) -> int:
     with engine.connect() as connection:
@@ -389,7 +363,7 @@ def _analyze(databases: Databases) -> None:
 def _seed_auth(engine: sa.Engine, users: int, password_hash: str) -> bool:
     now = dt.datetime.now(dt.UTC)
     with engine.begin() as connection:
-        added = _copy(connection, "users", "id, username, email, phone, password_hash, verified, created_at",
+        added = copy_rows(connection, "users", "id, username, email, phone, password_hash, verified, created_at",
                       ((user_id(n), username(n), f"{username(n)}@load.bench.test", f"+4479{n:08d}", password_hash,
                         n % VERIFIED_EVERY == 0, now - dt.timedelta(days=HISTORY_DAYS + 1))
                        for n in range(1, users + 1)))
@@ -400,12 +374,12 @@ def _seed_social(engine: sa.Engine, seeded: World) -> bool:
     pick = random.Random(7)
     since = dt.datetime.now(dt.UTC) - dt.timedelta(days=HISTORY_DAYS + 1)
     with engine.begin() as connection:
-        added = _copy(connection, "profiles", "user_id, username, display_name, verified, banned",
+        added = copy_rows(connection, "profiles", "user_id, username, display_name, verified, banned",
                       ((user_id(n), username(n),
                         f"{pick.choice(DISPLAY_FIRST)} {pick.choice(DISPLAY_LAST)}" if pick.random() < 0.8 else None,
                         n % VERIFIED_EVERY == 0, False) for n in range(1, seeded.users + 1)))
         _all_added("social", "profiles", added, seeded.users)
-        friendships = _copy(connection, "friendships", "user_id, friend_id, created_at",
+        friendships = copy_rows(connection, "friendships", "user_id, friend_id, created_at",
                             ((user_id(x), user_id(y), since)
                              for a, b in seeded.friendships for x, y in ((a, b), (b, a))))
     return _all_added("social", "friendships", friendships, 2 * len(seeded.friendships))
@@ -413,7 +387,7 @@ def _seed_social(engine: sa.Engine, seeded: World) -> bool:
 
 def _seed_marketplace(engine: sa.Engine, users: int) -> bool:
     with engine.begin() as connection:
-        added = _copy(connection, "users", "user_id, username, verified, banned",
+        added = copy_rows(connection, "users", "user_id, username, verified, banned",
                       ((user_id(n), username(n), n % VERIFIED_EVERY == 0, False) for n in range(1, users + 1)))
     return _all_added("marketplace", "users", added, users)
 
@@ -424,11 +398,11 @@ def _seed_messaging(engine: sa.Engine, seeded: World, cipher: DataCipher) -> boo
     messages = sorted(((conversation, message) for conversation in seeded.conversations
                        for message in conversation.messages), key=lambda pair: pair[1].at)
     with engine.begin() as connection:
-        _copy(connection, "users", "user_id, username, verified, banned",
+        copy_rows(connection, "users", "user_id, username, verified, banned",
               ((user_id(n), username(n), n % VERIFIED_EVERY == 0, False) for n in range(1, seeded.users + 1)))
-        _copy(connection, "friendships", "user_id, friend_id",
+        copy_rows(connection, "friendships", "user_id, friend_id",
               ((user_id(x), user_id(y)) for a, b in seeded.friendships for x, y in ((a, b), (b, a))))
-        _copy(connection, "conversations", "id, type, name, owner_id, pair_key, created_at, last_message_at",
+        copy_rows(connection, "conversations", "id, type, name, owner_id, pair_key, created_at, last_message_at",
               ((c.id, c.kind, c.name, c.owner and user_id(c.owner),
                 ":".join(sorted(str(user_id(member)) for member in c.members)) if c.kind == "direct" else None,
                 c.created_at, c.messages[-1].at if c.messages else None) for c in seeded.conversations))
@@ -440,12 +414,12 @@ def _seed_messaging(engine: sa.Engine, seeded: World, cipher: DataCipher) -> boo
             stored[message.id] = sha
             rows.append((message.id, conversation.id, user_id(message.sender), "standard", cipher.encrypt(text), salt,
                          sha, message.at))
-        added = _copy(connection, "messages",
+        added = copy_rows(connection, "messages",
                       "id, conversation_id, sender_id, kind, content, content_salt, content_sha256, created_at", rows)
         _all_added("messaging", "messages", added, len(rows))
         seq = dict(connection.execute(sa.text("SELECT id, seq FROM messages WHERE id = ANY(:ids)"),
                                       {"ids": list(stored)}).all())
-        _copy(connection, "participants", "conversation_id, user_id, role, joined_at, last_read_seq",
+        copy_rows(connection, "participants", "conversation_id, user_id, role, joined_at, last_read_seq",
               ((c.id, user_id(member), "owner" if member == c.owner else "member", c.created_at,
                 seq[c.messages[c.read_until[member] - 1].id] if c.read_until[member] else 0)
                for c in seeded.conversations for member in c.members))
