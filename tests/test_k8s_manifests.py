@@ -8,10 +8,12 @@ validated against the API's schemas (kubernetes-validate, strict: an unknown or 
 error) for the oldest Kubernetes the manifests support and the newest the validator knows, and the
 rendered system is checked: probes, requests and limits, non-root pods on read-only root filesystems
 with a volume wherever a process writes, graceful shutdown within the grace period, an autoscaler and
-a disruption budget for every API, network policies under which only the gateway reaches a service
-and nothing reaches a worker, no Secret value from a committed file, and only images the compose stack
-builds. Each check is a function returning what it finds wrong, and `test_a_broken_manifest_is_caught`
-shows each one failing on a rendered object broken on purpose.
+a disruption budget for every API, Prometheus metrics served by every API, the stream and every
+worker (gunicorn's multiprocess directory on a writable volume of the pod's own), network policies
+under which only the gateway reaches a service, only Prometheus their metrics and nothing else a
+worker, no Secret value from a committed file, and only images the compose stack builds. Each check
+is a function returning what it finds wrong, and `test_a_broken_manifest_is_caught` shows each one
+failing on a rendered object broken on purpose.
 """
 from __future__ import annotations
 
@@ -43,6 +45,9 @@ SERVICES = ("auth", "social", "messaging", "ledger", "marketplace")
 KUBERNETES_VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
 # What an API, the stream and the gateway serve on; everything that routes to them says 8000.
 SERVICE_PORT = 8000
+# What every API, the stream and every worker serve their Prometheus metrics on (servicekit.metrics,
+# README "Metrics and alerts"), as under compose: no Service exposes it, the gateway never routes it.
+METRICS_PORT = 9100
 
 Object = dict[str, Any]
 
@@ -197,6 +202,21 @@ CLIENTS = Endpoint("clients on the internet", "", {}, {}, outside=True)
 POSTGRESQL = Endpoint("PostgreSQL", "", {}, {}, outside=True)
 RABBITMQ = Endpoint("RabbitMQ", "", {}, {}, outside=True)
 DNS = Endpoint("kube-dns", "kube-system", {"k8s-app": "kube-dns"}, {"kubernetes.io/metadata.name": "kube-system"})
+# Prometheus as deploy/k8s/README.md ("Metrics") asks for it: its pods labelled by name (as the Prometheus
+# Operator and the Helm charts label them), in a namespace an administrator labelled for monitoring.
+MONITORING_NAMESPACE_LABELS = {"kubernetes.io/metadata.name": "monitoring", "beyou/monitoring": "true"}
+PROMETHEUS = Endpoint("Prometheus", "monitoring", {"app.kubernetes.io/name": "prometheus"},
+                      MONITORING_NAMESPACE_LABELS)
+
+
+def metrics_impostors(namespace: str) -> list[Endpoint]:
+    """Pods that are not the monitoring namespace's Prometheus, however they are labelled."""
+    return [Endpoint("a pod labelled prometheus in BeYou's namespace", namespace,
+                     {"app.kubernetes.io/name": "prometheus"}, {"kubernetes.io/metadata.name": namespace}),
+            Endpoint("a pod labelled prometheus in an unlabelled namespace", "tenant",
+                     {"app.kubernetes.io/name": "prometheus"}, {"kubernetes.io/metadata.name": "tenant"}),
+            Endpoint("Grafana in the monitoring namespace", "monitoring",
+                     {"app.kubernetes.io/name": "grafana"}, MONITORING_NAMESPACE_LABELS)]
 
 
 def peer_matches(peer: Object, policy_namespace: str, other: Endpoint) -> bool:
@@ -302,6 +322,73 @@ def workload_problems(objects: list[Object]) -> list[str]:
     return problems
 
 
+def environment(objects: list[Object], container: Object) -> dict[str, str]:
+    """The variables a container is given from ConfigMaps (envFrom) and its own `env`, which wins.
+    Secrets' values are left out: no metrics setting is secret."""
+    config_maps = {config["metadata"]["name"]: config.get("data", {}) for config in of_kind(objects, "ConfigMap")}
+    variables: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            variables.update(config_maps.get(source["configMapRef"]["name"], {}))
+    variables.update({entry["name"]: entry["value"] for entry in container.get("env", []) if "value" in entry})
+    return variables
+
+
+def mount_of(container: Object, path: str) -> Object | None:
+    """The volume mount `path` is on (the deepest, when mounts nest), or None: the root filesystem."""
+    mounts = [mount for mount in container.get("volumeMounts", [])
+              if path == mount["mountPath"] or path.startswith(mount["mountPath"].rstrip("/") + "/")]
+    return max(mounts, key=lambda mount: len(mount["mountPath"]), default=None)
+
+
+def metrics_problems(objects: list[Object]) -> list[str]:
+    """Every API, the stream and every worker serve their metrics on METRICS_PORT on every address (so
+    that Prometheus, in another pod, connects), through a container port named `metrics`, and say so
+    in the annotations Prometheus discovers pods by. Wherever PROMETHEUS_MULTIPROC_DIR is set,
+    prometheus-client writes its files there from the first import, and gunicorn's master empties it
+    at start: it must be on a writable emptyDir, the pod's own (a shared volume would mix pods' files,
+    named by process id, and each pod's start would wipe the others')."""
+    problems = []
+    for workload in of_kind(objects, "Deployment", "Job"):
+        template = pod_template(workload)
+        volumes = {volume["name"]: volume for volume in template["spec"].get("volumes", [])}
+        for container in containers(workload):
+            where = f"{name(workload)} container {container['name']}"
+            directory = environment(objects, container).get("PROMETHEUS_MULTIPROC_DIR")
+            if directory is None:
+                continue
+            mount = mount_of(container, directory)
+            if mount is None:
+                problems.append(f"{where}: PROMETHEUS_MULTIPROC_DIR {directory} is on the read-only root filesystem")
+            elif mount.get("readOnly"):
+                problems.append(f"{where}: PROMETHEUS_MULTIPROC_DIR {directory} is mounted read-only")
+            elif "emptyDir" not in volumes.get(mount["name"], {}):
+                problems.append(f"{where}: PROMETHEUS_MULTIPROC_DIR {directory} is on the volume {mount['name']}, "
+                                "not an emptyDir of the pod's own")
+        if service_of(workload) not in SERVICES or component(workload) not in ("api", "stream", "worker"):
+            continue
+        for container in containers(workload, init=False):
+            where = f"{name(workload)} container {container['name']}"
+            variables = environment(objects, container)
+            if variables.get("METRICS_PORT") != str(METRICS_PORT):
+                problems.append(f"{where}: METRICS_PORT is {variables.get('METRICS_PORT')}, not {METRICS_PORT}")
+            if variables.get("METRICS_ADDR") != "0.0.0.0":
+                problems.append(f"{where}: METRICS_ADDR is {variables.get('METRICS_ADDR')}, not 0.0.0.0: "
+                                "Prometheus connects from another pod")
+            if (command_of(workload, container)[0] == "gunicorn" and variables.get("METRICS_PORT", "0") != "0"
+                    and "PROMETHEUS_MULTIPROC_DIR" not in variables):
+                problems.append(f"{where}: gunicorn with METRICS_PORT and no PROMETHEUS_MULTIPROC_DIR refuses to start")
+            ports = {port.get("name"): port["containerPort"] for port in container.get("ports", [])}
+            if ports.get("metrics") != METRICS_PORT:
+                problems.append(f"{where}: no container port `metrics` {METRICS_PORT}")
+        annotations = template["metadata"].get("annotations", {})
+        scrape = annotations.get("prometheus.io/scrape"), annotations.get("prometheus.io/port")
+        if scrape != ("true", str(METRICS_PORT)):
+            problems.append(f"{name(workload)}: annotated prometheus.io/scrape, prometheus.io/port {scrape}, "
+                            f"not ('true', '{METRICS_PORT}')")
+    return problems
+
+
 def wiring_problems(objects: list[Object]) -> list[str]:
     """Each pod talks about its own service: probe paths, worker modules, migrations, settings."""
     problems = []
@@ -372,8 +459,10 @@ def scaling_problems(objects: list[Object]) -> list[str]:
 
 def network_problems(objects: list[Object]) -> list[str]:
     """Under the NetworkPolicies: clients reach the gateway only; the gateway reaches every API and
-    the stream; auth's API takes the others' JWKS requests; nothing reaches a worker or a migration;
-    every process reaches what it uses (DNS, PostgreSQL, RabbitMQ)."""
+    the stream; auth's API takes the others' JWKS requests; the monitoring namespace's Prometheus, and
+    nothing else, reaches the metrics of every API, the stream and every worker, and nothing else of
+    theirs; nothing else reaches a worker or a migration; every process reaches what it uses (DNS,
+    PostgreSQL, RabbitMQ)."""
     policies = of_kind(objects, "NetworkPolicy")
     pods = pods_of(objects)
     by_component = {kind: [pod for pod in pods if pod.labels.get("app.kubernetes.io/component") == kind]
@@ -401,6 +490,11 @@ def network_problems(objects: list[Object]) -> list[str]:
     for pod in pods:
         kind = pod.labels.get("app.kubernetes.io/component")
         expect(CLIENTS, pod, 8080 if kind == "gateway" else SERVICE_PORT, kind == "gateway")
+        expect(CLIENTS, pod, METRICS_PORT, False)
+        expect(PROMETHEUS, pod, METRICS_PORT, kind in ("api", "stream", "worker"))
+        expect(PROMETHEUS, pod, SERVICE_PORT, False)
+        for impostor in metrics_impostors(pod.namespace):
+            expect(impostor, pod, METRICS_PORT, False)
         expect(pod, DNS, 53, True, "UDP")
         for other in pods:
             if other is pod:
@@ -409,6 +503,7 @@ def network_problems(objects: list[Object]) -> list[str]:
             wanted = (kind == "gateway" and other_kind in ("api", "stream")) or (
                 kind in ("api", "stream") and other in auth_api)
             expect(pod, other, SERVICE_PORT, wanted)
+            expect(pod, other, METRICS_PORT, False)
         if kind in ("api", "stream", "worker", "migrate"):
             expect(pod, POSTGRESQL, 5432, True)
         if kind in ("api", "stream", "worker"):
@@ -503,7 +598,12 @@ def test_every_api_has_an_autoscaler_and_every_deployment_a_disruption_budget(re
     assert scaling_problems(rendered.objects) == []
 
 
-def test_only_the_gateway_reaches_a_service_and_nothing_reaches_a_worker(rendered: Rendered) -> None:
+def test_every_api_stream_and_worker_serves_its_metrics_from_a_writable_directory(rendered: Rendered) -> None:
+    assert metrics_problems(rendered.objects) == []
+
+
+def test_only_the_gateway_reaches_a_service_only_prometheus_its_metrics_and_nothing_else_a_worker(
+        rendered: Rendered) -> None:
     assert network_problems(rendered.objects) == []
 
 
@@ -596,6 +696,46 @@ def forget_the_database_port(objects: list[Object]) -> None:
     objects.remove(the(objects, "NetworkPolicy", "allow-postgresql"))
 
 
+def stop_serving_a_workers_metrics(objects: list[Object]) -> None:
+    container = first_container(objects, "social-worker")
+    container["env"] = [entry for entry in container["env"] if entry["name"] != "METRICS_PORT"]
+
+
+def keep_the_metrics_on_loopback(objects: list[Object]) -> None:
+    container = first_container(objects, "marketplace")
+    container["env"] = [{**entry, "value": "127.0.0.1"} if entry["name"] == "METRICS_ADDR" else entry
+                        for entry in container["env"]]
+
+
+def forget_the_multiprocess_directory(objects: list[Object]) -> None:
+    container = first_container(objects, "social")
+    container["env"] = [entry for entry in container["env"] if entry["name"] != "PROMETHEUS_MULTIPROC_DIR"]
+
+
+def put_the_multiprocess_directory_on_the_root_filesystem(objects: list[Object]) -> None:
+    container = first_container(objects, "ledger")
+    container["volumeMounts"] = [mount for mount in container["volumeMounts"] if mount["name"] != "metrics"]
+
+
+def share_the_multiprocess_directory_between_pods(objects: list[Object]) -> None:
+    spec = pod_template(the(objects, "Deployment", "messaging-stream"))["spec"]
+    spec["volumes"] = [{"name": "metrics", "persistentVolumeClaim": {"claimName": "auth-documents"}}
+                       if volume["name"] == "metrics" else volume for volume in spec["volumes"]]
+
+
+def give_the_migration_a_multiprocess_directory(objects: list[Object]) -> None:
+    migrate = pod_template(the(objects, "Deployment", "auth"))["spec"]["initContainers"][0]
+    migrate["env"] = [{"name": "PROMETHEUS_MULTIPROC_DIR", "value": "/run/beyou-metrics"}]
+
+
+def let_every_pod_of_the_namespace_scrape(objects: list[Object]) -> None:
+    the(objects, "NetworkPolicy", "allow-prometheus")["spec"]["ingress"][0]["from"].append({"podSelector": {}})
+
+
+def believe_a_prometheus_label_in_any_namespace(objects: list[Object]) -> None:
+    the(objects, "NetworkPolicy", "allow-prometheus")["spec"]["ingress"][0]["from"][0]["namespaceSelector"] = {}
+
+
 def commit_a_secret(objects: list[Object]) -> None:
     objects.append({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "payment-secrets"},
                     "stringData": {"API_KEY": "sk_live_committed"}})
@@ -624,6 +764,14 @@ BREAKAGES: list[tuple[Callable[[list[Object]], None], str]] = [
     (open_a_worker_to_everyone, "network"),
     (open_an_api_to_other_pods, "network"),
     (forget_the_database_port, "network"),
+    (stop_serving_a_workers_metrics, "metrics"),
+    (keep_the_metrics_on_loopback, "metrics"),
+    (forget_the_multiprocess_directory, "metrics"),
+    (put_the_multiprocess_directory_on_the_root_filesystem, "metrics"),
+    (share_the_multiprocess_directory_between_pods, "metrics"),
+    (give_the_migration_a_multiprocess_directory, "metrics"),
+    (let_every_pod_of_the_namespace_scrape, "network"),
+    (believe_a_prometheus_label_in_any_namespace, "network"),
     (commit_a_secret, "secret"),
     (use_an_image_compose_does_not_build, "image"),
     (route_to_a_missing_service, "gateway"),
@@ -633,7 +781,7 @@ BREAKAGES: list[tuple[Callable[[list[Object]], None], str]] = [
 def checks(rendered: Rendered) -> dict[str, Callable[[list[Object]], list[str]]]:
     return {"schema": lambda objects: schema_problems(objects, KUBERNETES_VERSIONS[0]),
             "workload": workload_problems, "wiring": wiring_problems, "shutdown": shutdown_problems,
-            "scaling": scaling_problems, "network": network_problems,
+            "scaling": scaling_problems, "metrics": metrics_problems, "network": network_problems,
             "secret": lambda objects: secret_problems(objects, rendered.secret_files),
             "image": image_problems, "gateway": gateway_problems}
 
