@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make deploy SERVICE=<name>`: roll out a new version of one service while the rest of
-# the compose stack keeps serving, with no failed request at the gateway.
+# the compose stack keeps serving, without failing requests at the gateway (measured by
+# `make test-rollout`; a client keep-alive connection idle at the instant nginx reloads
+# can still be reset: see README "Tests").
 #
 #   deploy/compose/deploy.sh <service>        (auth, social, messaging, ledger, marketplace)
 #
