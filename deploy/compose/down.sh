@@ -21,4 +21,5 @@ if ! docker info >/dev/null 2>&1; then
 fi
 # .env may be missing (fresh checkout); compose still needs the variables to parse the file.
 [[ -f $ROOT/.env ]] || for var in "${ENV_SECRETS[@]}"; do export "$var=unused"; done
-compose down "${args[@]}"
+# With the monitoring profile named, its Prometheus (if it was started) goes too.
+compose --profile monitoring down "${args[@]}"

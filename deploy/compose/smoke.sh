@@ -3,8 +3,9 @@
 # up and every service answers through the gateway; every worker and the gateway
 # pass their health checks; a broker restart leaves every API ready while each
 # worker's check reports the outage and then recovers by itself; the smoke journey
-# (deploy/compose/journey.sh) goes through the gateway. Then the stack is removed
-# again, volumes included, whatever happened.
+# (deploy/compose/journey.sh) goes through the gateway; the monitoring profile's
+# Prometheus scrapes every process. Then the stack is removed again, volumes
+# included, whatever happened.
 #
 # Its own project name and port (beyou-smoke, 18080) and image tag, so it never
 # touches a stack started with `make up` or the native one on 8080.
@@ -13,11 +14,15 @@ set -Eeuo pipefail
 export OFFLINE=1
 export COMPOSE_PROJECT_NAME=beyou-smoke
 export BEYOU_HTTP_PORT=${BEYOU_SMOKE_PORT:-18080}
+export BEYOU_PROMETHEUS_PORT=${BEYOU_SMOKE_PROMETHEUS_PORT:-19080}
 export BEYOU_TAG=smoke
 # shellcheck source=deploy/compose/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=deploy/offline/images.sh
 source "$ROOT/deploy/offline/images.sh"
+# What up.sh uses too (it builds the base images first): the compose commands run here (the monitoring
+# profile's Prometheus is built here) need the same base images.
+use_offline_images
 
 passed=0
 failed=0
@@ -75,6 +80,23 @@ eventually() {
         (( SECONDS < deadline )) || return 1
         sleep 2
     done
+}
+
+# The monitoring profile (docker-compose.yml, deploy/monitoring): every scrape target up and the alert rules
+# loaded, asked through Prometheus's API on the host's loopback (BEYOU_PROMETHEUS_PORT).
+prometheus_sees_everything() {
+    local targets rules api=http://127.0.0.1:$BEYOU_PROMETHEUS_PORT/api/v1
+    targets=$(curl -fsS --max-time 10 "$api/targets") || return 1
+    rules=$(curl -fsS --max-time 10 "$api/rules") || return 1
+    python3 - "$targets" "$rules" <<'PY'
+import json, sys
+targets = json.loads(sys.argv[1])["data"]["activeTargets"]
+rules = [rule["name"] for group in json.loads(sys.argv[2])["data"]["groups"] for rule in group["rules"]]
+wanted = {f"{svc}{kind}:9100" for svc in ("auth", "social", "messaging", "ledger", "marketplace")
+          for kind in ("", "-worker")} | {"messaging-stream:9100"}
+up = {target["labels"]["instance"] for target in targets if target["health"] == "up"}
+sys.exit(0 if wanted <= up and "LedgerIntegrityFailed" in rules else 1)
+PY
 }
 
 declare -A check_line   # the last line of each worker's --check, shown in the results
@@ -187,5 +209,10 @@ if (( failed == 0 )); then
     check "every API's readyz stayed 200 throughout the broker restart" readyz_stayed_200
     check "docker reports every worker healthy again" eventually 60 all_healthy_to_docker
     check "the smoke journey through the gateway (deploy/compose/journey.sh)" "$ROOT/deploy/compose/journey.sh" -q
+    log "monitoring profile: starting prometheus ..."
+    check "the monitoring profile's prometheus starts (built from Debian's package)" \
+        compose --profile monitoring up -d --build prometheus
+    check "prometheus scrapes every API, the stream and every worker, and loaded the alert rules" \
+        eventually 120 prometheus_sees_everything
 fi
 log "smoke checks done in $((SECONDS - start))s"
