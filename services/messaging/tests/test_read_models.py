@@ -143,8 +143,8 @@ def test_the_unread_notification_count_reaches_the_users_streams(session, user_i
         StreamEvent.user_id == user_id, StreamEvent.type == "notifications")).all() == [{"unread": 3}]
 
 
-def test_events_cross_the_real_bus_into_the_read_models(app, database, running_worker):
-    running_worker(app, handlers)
+def test_events_cross_the_real_bus_into_the_read_models(app, database, connected_worker):
+    connected_worker(app, handlers)
     blocker, blocked = uuid.uuid4(), uuid.uuid4()
     event = Event.new("social.block.created", {"blocker_id": str(blocker), "blocked_id": str(blocked),
                                                "created_at": at(1)})
