@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import ClassVar
 
 from servicekit.config import ConfigError, Settings
 
 CODE_SENDERS = ("log", "outbox")
+COOKIE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+COOKIE_PATH = re.compile(r"/[A-Za-z0-9_./~-]*")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -21,6 +24,10 @@ class Config(Settings):
 
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    # Browser mode (auth/browser.py): the refresh token travels in a cookie of this name, which the browser
+    # sends to this path only (token refresh). Always HttpOnly, Secure and SameSite=Strict: not settings.
+    refresh_cookie_name: str = "beyou_refresh"
+    refresh_cookie_path: str = "/api/auth/token"
     signing_key_rotation_days: int = 30
 
     pow_difficulty_bits: int = 20
@@ -53,5 +60,9 @@ class Config(Settings):
         if self.access_token_ttl_seconds > self.token_max_lifetime_seconds:  # every service would refuse them
             raise ConfigError("ACCESS_TOKEN_TTL_SECONDS must not exceed TOKEN_MAX_LIFETIME_SECONDS "
                               f"({self.token_max_lifetime_seconds})")
+        if not COOKIE_NAME.fullmatch(self.refresh_cookie_name):  # else Set-Cookie would be malformed or split
+            raise ConfigError("REFRESH_COOKIE_NAME must be letters, digits, '_' and '-'")
+        if not COOKIE_PATH.fullmatch(self.refresh_cookie_path):
+            raise ConfigError("REFRESH_COOKIE_PATH must be an absolute path of letters, digits and _ . / ~ -")
         if self.password_reset_code_sender not in CODE_SENDERS:  # fail at start, not at the first reset
             raise ConfigError(f"PASSWORD_RESET_CODE_SENDER must be one of {', '.join(CODE_SENDERS)}")

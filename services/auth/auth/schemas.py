@@ -4,6 +4,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 from servicekit.pagination import PageArgs
 
+from auth.browser import API, MODES
+
 # --- accounts, sessions, tokens, login activity ---------------------------------------
 from datetime import UTC  # noqa: E402  (this section's own imports, kept with it)
 
@@ -64,7 +66,16 @@ class AccountSchema(Schema):
     created_at = fields.AwareDateTime(dump_only=True)
 
 
-class LoginSchema(Schema):
+class TokenDeliverySchema(Schema):
+    """How the tokens of a sign-in are handed over (auth/browser.py)."""
+
+    mode = fields.String(load_default=API, validate=validate.OneOf(MODES), metadata={
+        "description": "`api`: both tokens in the answer. `browser`: the answer has no `refresh_token`; it is "
+                       "set as an HttpOnly, Secure, SameSite=Strict cookie (by default `beyou_refresh`, Path "
+                       "/api/auth/token) that POST token/refresh reads, with the header X-BeYou-CSRF: 1."})
+
+
+class LoginSchema(TokenDeliverySchema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=254),
                              metadata={"description": "The username or the email address."})
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=1024))
@@ -72,7 +83,8 @@ class LoginSchema(Schema):
 
 class TokenPairSchema(Schema):
     access_token = fields.String(dump_only=True)
-    refresh_token = fields.String(dump_only=True, metadata={"description": "Single use: refreshing replaces it."})
+    refresh_token = fields.String(dump_only=True, metadata={
+        "description": "Single use: refreshing replaces it. Absent in browser mode (it is in the cookie)."})
     token_type = fields.String(dump_only=True)
     expires_in = fields.Integer(dump_only=True, metadata={"description": "Seconds until the access token expires."})
     session_id = fields.UUID(dump_only=True)
@@ -85,14 +97,15 @@ class LoginResultSchema(TokenPairSchema):
     mfa_token = fields.String(dump_only=True)
 
 
-class MfaLoginSchema(Schema):
+class MfaLoginSchema(TokenDeliverySchema):
     mfa_token = fields.String(required=True, validate=validate.Length(min=1, max=256))
     code = fields.String(required=True, validate=validate.Length(min=1, max=64),
                          metadata={"description": "A current TOTP code or an unused recovery code."})
 
 
 class RefreshSchema(Schema):
-    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    refresh_token = fields.String(validate=validate.Length(min=1, max=256), metadata={
+        "description": "The api mode's refresh token. Without it, the browser mode's cookie is read."})
 
 
 class SessionSchema(Schema):
