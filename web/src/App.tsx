@@ -1,4 +1,4 @@
-import { NavLink, Outlet, createBrowserRouter, RouterProvider, type RouteObject } from "react-router";
+import { NavLink, Outlet, createBrowserRouter, RouterProvider, useNavigate, type RouteObject } from "react-router";
 import { useSession } from "./api/session";
 import { routes as account } from "./features/account/routes";
 import { routes as keys } from "./features/keys/routes";
@@ -11,6 +11,7 @@ import { Page } from "./ui/ui";
 
 function Layout() {
   const { status, account, isStaff, signOut } = useSession();
+  const navigate = useNavigate();
   return (
     <>
       <a className="skip-link" href="#main">
@@ -37,7 +38,7 @@ function Layout() {
                 <li><NavLink to="/keys">Keys</NavLink></li>
                 {isStaff && <li><NavLink to="/staff">Staff</NavLink></li>}
                 <li>
-                  <button type="button" className="link-button" onClick={() => void signOut()}>
+                  <button type="button" className="link-button" onClick={() => void signOut().finally(() => navigate("/"))}>
                     Sign out{account ? ` (${account.username})` : ""}
                   </button>
                 </li>

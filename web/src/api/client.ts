@@ -23,8 +23,10 @@ export class ApiError extends Error {
   /** Field errors of a 422 (marshmallow's shape: {location: {field: [messages]}}), flattened to field → message. */
   readonly fields: Record<string, string>;
   readonly problem: Record<string, unknown>;
+  /** Seconds to wait before retrying (a 429's or 503's Retry-After), when the answer said. */
+  readonly retryAfter?: number;
 
-  constructor(status: number, problem: Record<string, unknown>) {
+  constructor(status: number, problem: Record<string, unknown>, retryAfter?: number) {
     const title = typeof problem.title === "string" ? problem.title : `HTTP ${status}`;
     const detail = typeof problem.detail === "string" ? problem.detail : undefined;
     super(detail ?? title);
@@ -35,6 +37,7 @@ export class ApiError extends Error {
     this.detail = detail;
     this.problem = problem;
     this.fields = flattenFieldErrors(problem.errors);
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -128,7 +131,8 @@ export async function errorFrom(response: Response): Promise<ApiError> {
     problem = {};
   }
   if (!problem.title) problem.title = response.statusText || `HTTP ${response.status}`;
-  return new ApiError(response.status, problem);
+  const retryAfter = response.headers.get("Retry-After");
+  return new ApiError(response.status, problem, retryAfter && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined);
 }
 
 /** The raw response of an authenticated request (refreshing once on a 401), for blobs and streams. */
