@@ -5,7 +5,7 @@ SHELL := /bin/bash
 OFFLINE ?= 0
 export OFFLINE
 
-.PHONY: help install infra dev dev-stop dev-logs up down deploy backup restore test test-api test-compose test-faults \
+.PHONY: help install infra web dev dev-gateway dev-stop dev-logs up down deploy backup restore test test-api test-compose test-faults \
         test-backup test-rollout bench clean
 
 help: ## list targets
@@ -17,8 +17,14 @@ install: ## Python virtualenv (.venv) with servicekit and every service, pinned 
 infra: ## PostgreSQL (project-local cluster), RabbitMQ and Nginx installed and running; databases and roles
 	deploy/dev/infra.sh
 
+web: ## web client: npm ci (when package-lock.json changed; OFFLINE=1 from npm's cache) and build into web/dist
+	deploy/dev/web.sh
+
 dev: ## whole system natively: services, workers and gateway on http://127.0.0.1:8080 (background)
 	deploy/dev/up.sh
+
+dev-gateway: ## re-render the native gateway's config from gateway/nginx.conf and reload nginx (no restart)
+	deploy/dev/gateway-reload.sh
 
 dev-stop: ## stop exactly what `make dev` started
 	deploy/dev/down.sh

@@ -89,8 +89,9 @@ def test_every_service_serves_its_asyncapi_document_through_the_gateway(gateway,
     assert response.json()["asyncapi"].startswith("3.")
 
 
-@pytest.mark.parametrize("path", ["/", "/no-such-thing", "/api/no-such-service/things"])
-def test_an_unknown_path_is_a_404_problem_from_the_gateway(gateway, path):
+# Outside /api/ every path is the web app's (tests/test_web_gateway.py).
+@pytest.mark.parametrize("path", ["/api/no-such-service/things", "/api/", "/api", "/api/auth"])
+def test_an_unknown_api_path_is_a_404_problem_from_the_gateway(gateway, path):
     assert_problem(gateway.get(path), 404)
 
 
@@ -145,13 +146,13 @@ def test_a_malformed_request_id_is_replaced_by_a_fresh_one(gateway):
 def test_the_gateways_own_errors_carry_the_request_id(gateway):
     request_id = fresh_request_id()
 
-    response = gateway.get("/no-such-thing", headers={"X-Request-ID": request_id})
+    response = gateway.get("/api/no-such-thing", headers={"X-Request-ID": request_id})
 
     assert response.headers["X-Request-ID"] == request_id
     assert assert_problem(response, 404)["request_id"] == request_id
 
 
-@pytest.mark.parametrize("path", ["/api/auth/healthz", "/api/marketplace/openapi.json", "/no-such-thing"])
+@pytest.mark.parametrize("path", ["/api/auth/healthz", "/api/marketplace/openapi.json", "/api/no-such-thing"])
 def test_responses_carry_the_security_headers(gateway, path):
     headers = gateway.get(path).headers
 
@@ -292,7 +293,7 @@ def test_a_refused_request_is_logged_with_the_method_and_path_the_client_sent(ga
 
 
 def test_head_of_a_gateway_error_has_the_problem_headers_and_no_body(gateway_url):
-    response = send_raw(gateway_url, b"HEAD /no-such-thing HTTP/1.1", head=True)
+    response = send_raw(gateway_url, b"HEAD /api/no-such-thing HTTP/1.1", head=True)
 
     assert response.status_code == 404
     assert response.headers["Content-Type"].startswith("application/problem+json")
@@ -315,7 +316,7 @@ def test_a_request_without_host_is_a_400_problem(gateway_url):
 
 def test_http_1_0_requests_are_served_and_their_errors_are_problems(gateway_url):
     assert send_raw(gateway_url, b"GET /api/auth/healthz HTTP/1.0", host=False).status_code == 200
-    assert_gateway_problem(send_raw(gateway_url, b"GET /no-such-thing HTTP/1.0", host=False), 404)
+    assert_gateway_problem(send_raw(gateway_url, b"GET /api/no-such-thing HTTP/1.0", host=False), 404)
 
 
 @pytest.mark.parametrize("headers", [
@@ -342,7 +343,7 @@ def test_an_http_version_other_than_1_x_is_a_505_problem(gateway_url):
 
 def test_an_absolute_form_target_is_routed_by_its_path(gateway_url):
     served = send_raw(gateway_url, b"GET http://elsewhere.test/api/auth/healthz HTTP/1.1")
-    unknown = send_raw(gateway_url, b"GET http://elsewhere.test/no-such-thing HTTP/1.1")
+    unknown = send_raw(gateway_url, b"GET http://elsewhere.test/api/no-such-thing HTTP/1.1")
 
     assert served.status_code == 200
     assert_gateway_problem(unknown, 404)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make test-compose`: the compose stack, built from offline base images, comes
-# up and every service answers through the gateway; every worker and the gateway
-# pass their health checks; a broker restart leaves every API ready while each
-# worker's check reports the outage and then recovers by itself; the smoke journey
+# up and every service answers through the gateway, which serves the web client at /;
+# every worker and the gateway pass their health checks; a broker restart leaves
+# every API ready while each worker's check reports the outage and then recovers by itself; the smoke journey
 # (deploy/compose/journey.sh) goes through the gateway; the monitoring profile's
 # Prometheus scrapes every process. Then the stack is removed again, volumes
 # included, whatever happened.
@@ -61,6 +61,17 @@ serves_openapi() {
 }
 
 is_ready() { curl -fsS -o /dev/null --max-time 10 "$base/api/$1/readyz"; }
+
+# The image's web client: index.html at / and at a client-side route, under the app's CSP, and the
+# script it names served from /assets/.
+serves_web_app() {
+    local headers page script
+    headers=$(curl -fsS --max-time 10 -D - -o /dev/null "$base/conversations/smoke") || return 1
+    [[ $headers == *"Content-Type: text/html"* && $headers == *"script-src 'self';"* ]] || return 1
+    page=$(curl -fsS --max-time 10 "$base/") || return 1
+    script=$(grep -o 'src="/assets/[^"]*\.js"' <<<"$page" | head -n 1 | cut -d'"' -f2)
+    [[ -n $script ]] && curl -fsS -o /dev/null --max-time 10 "$base$script"
+}
 
 # DESIGN.md: no service role can open another service's database.
 cannot_open_other_database() {
@@ -183,6 +194,7 @@ if (( failed == 0 )); then
         check "$svc readyz through the gateway" is_ready "$svc"
         check "$svc openapi.json through the gateway" serves_openapi "$svc"
     done
+    check "the web client at / and its assets through the gateway" serves_web_app
     check "role auth cannot connect to database social" cannot_open_other_database
 
     for svc in "${SERVICES[@]}"; do

@@ -8,8 +8,11 @@
 #   COMPOSE_PROJECT_NAME stack name (beyou)
 #
 # Installs docker and compose if missing, starts the engine if it is not running,
-# creates .env with random passwords on first run, builds, starts, and returns
-# once every /api/<service>/readyz answers 200 through the gateway.
+# creates .env with random passwords on first run, builds the web client on the
+# host when web/dist is missing or stale (deploy/dev/web.sh: Node.js 20.19+; with
+# OFFLINE=1 npm installs from its cache), builds the images (the gateway's carries
+# web/dist), starts, and returns once every /api/<service>/readyz answers 200
+# through the gateway.
 set -Eeuo pipefail
 # shellcheck source=deploy/compose/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -25,6 +28,10 @@ if [[ ${OFFLINE:-0} == 1 ]]; then
     "$ROOT/deploy/offline/build-base-images.sh"
     use_offline_images
 fi
+
+# The gateway image copies web/dist (gateway/Dockerfile): build the app here, where Node is.
+log "building the web client (web/dist) if it is stale ..."
+"$ROOT/deploy/dev/web.sh" --if-stale || die "the web client did not build (output above); the gateway image needs web/dist"
 
 log "building and starting $COMPOSE_PROJECT_NAME ..."
 if ! compose up -d --build --remove-orphans; then
