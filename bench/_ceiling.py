@@ -91,7 +91,9 @@ def start_gateway(children: Children, prefix: Path, port: int, hello_port: int) 
     upstreams = {**service_ports(), "hello": hello_port}
     (prefix / "upstreams.conf").write_text(
         "".join(f"upstream {name} {{ server 127.0.0.1:{upstream_port}; }}\n"
-                for name, upstream_port in upstreams.items()))
+                for name, upstream_port in upstreams.items())
+        # gateway/nginx.conf proxies to http://<upstream>$beyou_upstream_port: the blocks above.
+        + 'map $host $beyou_upstream_port { default ""; }\n')
     base = [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", "stderr"]
     subprocess.run([*base, "-t", "-q"], check=True)
     # Its access log goes to stdout: discarded, as the figures are the point.

@@ -550,7 +550,7 @@ def image_problems(objects: list[Object]) -> list[str]:
 def gateway_problems(objects: list[Object]) -> list[str]:
     """The upstreams the gateway's ConfigMap gives nginx: one for every upstream gateway/nginx.conf
     proxies to, each a Service here on its port."""
-    routed = set(re.findall(r"proxy_pass http://(\w+);", (ROOT / "gateway" / "nginx.conf").read_text()))
+    routed = set(re.findall(r"proxy_pass http://(\w+)\$beyou_upstream_port;", (ROOT / "gateway" / "nginx.conf").read_text()))
     configs = [config for config in of_kind(objects, "ConfigMap") if "upstreams.conf" in config.get("data", {})]
     if not configs:
         return ["no ConfigMap carries the gateway's upstreams.conf"]
@@ -559,6 +559,10 @@ def gateway_problems(objects: list[Object]) -> list[str]:
                 for service in of_kind(objects, "Service")}
     problems = [f"nginx.conf proxies to {upstream}, which upstreams.conf does not define"
                 for upstream in sorted(routed - set(upstreams))]
+    if not routed:
+        problems.append("found no proxy_pass http://<upstream>$beyou_upstream_port in gateway/nginx.conf")
+    if not re.search(r'map \$\w+ \$beyou_upstream_port \{ default ""; \}', configs[0]["data"]["upstreams.conf"]):
+        problems.append('upstreams.conf does not set $beyou_upstream_port to "" (the upstream blocks by name)')
     for upstream, server in sorted(upstreams.items()):
         host, _, port = server.partition(":")
         if int(port or 80) not in services.get(host, set()):

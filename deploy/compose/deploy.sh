@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # `make deploy SERVICE=<name>`: roll out a new version of one service while the rest of
 # the compose stack keeps serving, without failing requests at the gateway (measured by
-# `make test-rollout`; a client keep-alive connection idle at the instant nginx reloads
-# can still be reset: see README "Tests").
+# `make test-rollout`).
 #
 #   deploy/compose/deploy.sh <service>        (auth, social, messaging, ledger, marketplace)
 #
@@ -15,18 +14,16 @@
 #   2. run its migrations (<svc>-migrate) while the old version still serves: they must be
 #      backwards compatible for one version (expand now, contract in a later release; README);
 #   3. for each of its API containers (messaging: also messaging-stream): start the new one
-#      beside the old (compose --scale 2 --no-recreate), wait until docker finds it healthy
-#      (its /readyz), point the gateway's upstream at it and reload nginx (new nginx workers
-#      send every new request to the new container; the old workers finish theirs), then stop
-#      the old container: SIGTERM, gunicorn finishes its in-flight requests (graceful_timeout 20);
+#      beside the old (compose --scale 2 --no-recreate) and wait until docker finds it healthy
+#      (its /readyz). The gateway finds it by itself: it resolves the service's name through
+#      docker's DNS, which now answers both containers, at most a second old
+#      (gateway/upstreams.compose.conf), so nginx is never reloaded. Then the old container
+#      refuses new connections (nginx passes those requests to the new one) and is stopped:
+#      SIGTERM, gunicorn finishes its in-flight requests (graceful_timeout 20);
 #   4. replace its worker (events wait in the outbox and the queue meanwhile) and wait until
 #      its health check passes.
 # A new container that does not become healthy is removed again and the old one keeps serving.
-#
-# The gateway's upstreams are rewritten inside its container (/etc/nginx/upstreams.conf, one
-# line per upstream, gateway/upstreams.compose.conf): they name the new container, which
-# nginx resolves at the reload. A gateway re-created later starts from the image's file,
-# whose service names then resolve to the one container left.
+# Needs root on the docker host (nsenter, iptables: the fence of step 3).
 set -Eeuo pipefail
 # shellcheck source=deploy/compose/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -37,8 +34,6 @@ service=${1:-}
 [[ " ${SERVICES[*]} " == *" $service "* ]] || { echo "usage: $0 <${SERVICES[*]// /|}>" >&2; exit 2; }
 [[ ${OFFLINE:-0} == 1 ]] && use_offline_images
 timeout=${BEYOU_DEPLOY_TIMEOUT:-180}
-UPSTREAMS=/etc/nginx/upstreams.conf
-NGINX=(nginx -p /var/lib/beyou-gateway -c /etc/nginx/nginx.conf)
 
 # The API containers of a service; messaging's stream process is deployed with it.
 apis_of() {
@@ -76,46 +71,43 @@ gateway_container() {
     echo "$id"
 }
 
-# The pids of the gateway's nginx workers that accept new connections (an old worker
-# renames itself "nginx: worker process is shutting down" when a reload retires it).
-serving_nginx_workers() {
-    # shellcheck disable=SC2016  # expanded by the container's bash
-    docker exec "$1" bash -c 'for p in /proc/[0-9]*; do
-        title=$(tr "\0" " " <"$p/cmdline" 2>/dev/null) || continue
-        [[ $title == "nginx: worker process"* && $title != *"shutting down"* ]] && echo "${p#/proc/}"
-    done; true'
+# The addresses gateway container $1 resolves compose service $2 to, one per line (docker's DNS,
+# as nginx's resolver asks it).
+resolved_by_gateway() {
+    docker exec "$1" getent ahostsv4 "$2" | awk '{print $1}' | sort -u
 }
 
-# Point upstream $2 of gateway container $1 at container $3 and reload nginx; return once
-# every nginx worker that accepts connections has the new configuration.
-shift_gateway() {
-    local gateway=$1 upstream=$2 target=$3 current updated before pid
-    current=$(docker exec "$gateway" cat "$UPSTREAMS")
-    updated=$(sed -E "s/^(upstream[[:space:]]+${upstream}[[:space:]]+\{[[:space:]]*server[[:space:]]+)[^;[:space:]]+/\1$target:8000/" <<<"$current")
-    [[ $updated != "$current" ]] || grep -Eq "^upstream[[:space:]]+${upstream}[[:space:]]+\{[[:space:]]*server[[:space:]]+$target:8000[;[:space:]]" <<<"$current" \
-        || die "no line 'upstream $upstream { server ...; }' in the gateway's $UPSTREAMS"
-    docker exec -i -u 0 "$gateway" sh -c "cp $UPSTREAMS $UPSTREAMS.previous && cat >$UPSTREAMS" <<<"$updated"
-    if ! docker exec "$gateway" "${NGINX[@]}" -t -q; then
-        docker exec -u 0 "$gateway" cp "$UPSTREAMS.previous" "$UPSTREAMS"
-        die "the gateway refused the new upstream $upstream -> $target:8000 (configuration restored)"
-    fi
-    before=$(serving_nginx_workers "$gateway")
-    docker kill -s HUP "$gateway" >/dev/null
-    local deadline=$((SECONDS + 30))
-    while true; do
-        local retired=1 serving
-        serving=$(serving_nginx_workers "$gateway")
-        for pid in $before; do
-            grep -qx "$pid" <<<"$serving" && retired=0
-        done
-        (( retired && $(wc -w <<<"$serving") > 0 )) && return 0
-        (( SECONDS < deadline )) || die "the gateway did not reload within 30s"
+# Container $1's address on the stack's network.
+address_of() {
+    docker inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$1" | awk '{print $1}'
+}
+
+# Wait until gateway container $1 resolves service $2 to container $3's address too, then for
+# nginx's cached answer to expire (resolver valid=1s, gateway/upstreams.compose.conf).
+wait_resolved() {
+    local gateway=$1 name=$2 address deadline=$((SECONDS + 30))
+    address=$(address_of "$3")
+    until resolved_by_gateway "$gateway" "$name" | grep -qxF "$address"; do
+        (( SECONDS < deadline )) || die "the gateway does not resolve $name to the new container ($address) after 30s"
         sleep 0.2
     done
+    sleep 2
+}
+
+# Refuse new connections to container $1's port 8000 (a TCP reset at once, in its own network
+# namespace; established connections untouched). nginx then passes each request it was about to
+# send there on to the next address (proxy_next_upstream error: it was never sent, so also a
+# POST), while the container finishes what it has. Without this, connections made in the moment
+# between gunicorn closing its listener and its last worker exiting wait in the kernel's accept
+# queue and are reset with the request already sent: failed requests.
+fence() {
+    local pid
+    pid=$(docker inspect --format '{{.State.Pid}}' "$1")
+    nsenter -t "$pid" -n iptables -w -I INPUT -p tcp --dport 8000 --syn -j REJECT --reject-with tcp-reset
 }
 
 roll_api() {
-    local api=$1 upstream=${1//-/_} gateway=$2 old new count
+    local api=$1 gateway=$2 old new count
     mapfile -t old < <(containers_of "$api")
     count=${#old[@]}
     (( count > 0 )) || die "$api has no container in stack '$COMPOSE_PROJECT_NAME' (make up first)"
@@ -130,10 +122,13 @@ roll_api() {
         docker rm -f "$new" >/dev/null
         die "$api: the new version did not become healthy; removed it, the old one keeps serving"
     fi
-    log "$api: $name is ready; shifting the gateway to it ..."
-    shift_gateway "$gateway" "$upstream" "$name"
-    log "$api: retiring the old version (SIGTERM: in-flight requests finish) ..."
-    # stop_grace_period of the APIs (docker-compose.yml) is the drain bound.
+    log "$api: $name is ready; waiting until the gateway sends it requests ..."
+    wait_resolved "$gateway" "$api" "$new"
+    log "$api: retiring the old version (new connections refused, in-flight requests finish) ..."
+    local container
+    for container in "${old[@]}"; do fence "$container"; done
+    # SIGTERM: gunicorn finishes its in-flight requests; stop_grace_period (docker-compose.yml) bounds it.
+    # Docker's DNS forgets a container once it has stopped.
     docker stop --time "$(stop_grace_of "$api")" "${old[@]}" >/dev/null
     docker rm "${old[@]}" >/dev/null
 }

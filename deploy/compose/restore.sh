@@ -55,7 +55,6 @@ compose run --rm --no-deps -T auth-migrate sh -c \
 
 log "starting the stack again (migrations first) ..."
 compose up -d --no-build
-# The containers started again may have other addresses: nginx resolves its upstreams on reload.
-compose kill -s HUP gateway >/dev/null 2>&1 || true
+# The containers started again may have other addresses: the gateway looks them up again by itself.
 wait_until_ready "${BEYOU_READY_TIMEOUT:-240}" || die "the stack did not become ready after the restore"
 log "restored ${backup#"$ROOT"/} into $COMPOSE_PROJECT_NAME in $((SECONDS - start))s"

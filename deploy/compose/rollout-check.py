@@ -5,10 +5,9 @@ A few users register (proof of work) and sign in through the gateway. Then, for 
 the signed-in account (GET /api/auth/me) and writers trade their refresh token for a new pair (POST
 /api/auth/token/refresh: a row written per request), at a steady pace, while the phase's command runs:
 
-    baseline   `compose restart auth`, then the gateway's reload (SIGHUP, as up.sh does after `compose up`): what an
-               operator had before
-    rollout    `deploy/compose/deploy.sh auth`: the new container beside the old one, the gateway shifted, the
-               old one drained (make deploy SERVICE=auth)
+    baseline   `compose restart auth`: what an operator had before
+    rollout    `deploy/compose/deploy.sh auth`: the new container beside the old one, found by the gateway through
+               docker's DNS, the old one fenced off and drained (make deploy SERVICE=auth)
 
 Every request counts once, as sent: none is retried, and a request without an answer within REQUEST_TIMEOUT
 seconds counts as failed, as does any answer other than 200. The load runs from SETTLE seconds before the command
@@ -167,14 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     gateway = Gateway(args.gateway)
     accounts = [Account(gateway) for _ in range(args.accounts)]
     deploy = [str(ROOT / "deploy" / "compose" / "deploy.sh"), "auth"]
-    # A restarted container may get another address, which nginx learns only when it reloads: the reload
-    # up.sh does after `compose up` is part of the restart.
-    restart = ["bash", "-c", 'source "$0" && compose restart auth && compose kill -s HUP gateway',
-               str(ROOT / "deploy" / "compose" / "lib.sh")]
+    restart = ["bash", "-c", 'source "$0" && compose restart auth', str(ROOT / "deploy" / "compose" / "lib.sh")]
 
     results = {}
     if not args.skip_baseline:
-        results["baseline"] = run_phase("baseline: compose restart auth + gateway reload", restart, gateway,
+        results["baseline"] = run_phase("baseline: compose restart auth", restart, gateway,
                                         accounts, args.rate)
         # The rollout starts from a serving auth, as an operator's deploy would, and from live refresh tokens (a
         # refresh whose answer was lost spent its token).

@@ -44,10 +44,8 @@ if ! compose up -d --build --remove-orphans; then
     die "compose up failed (state and recent logs above)"
 fi
 
-# nginx resolves upstream names when it starts; an API container re-created by
-# this run may have a new address. A reload (SIGHUP) re-resolves them.
-compose kill -s HUP gateway >/dev/null 2>&1 || true
-
+# An API container re-created by this run may have a new address: the gateway looks the
+# services' names up again each second (gateway/upstreams.compose.conf), no reload needed.
 log "waiting for every service to be ready through the gateway ..."
 wait_until_ready "${BEYOU_READY_TIMEOUT:-240}" || die "the stack did not become ready"
 log "up in $((SECONDS - start))s: http://127.0.0.1:$BEYOU_HTTP_PORT (make down to stop)"

@@ -109,6 +109,8 @@ render_gateway() {
             printf 'upstream %-11s { server 127.0.0.1:%s; }\n' "$svc" "${SERVICE_PORT[$svc]}"
         done
         printf 'upstream messaging_stream { server 127.0.0.1:%s; keepalive 32; }\n' "$STREAM_PORT"
+        echo '# proxy_pass http://<upstream>$beyou_upstream_port: the blocks above (gateway/nginx.conf).'
+        echo 'map $host $beyou_upstream_port { default ""; }'
     } >"$dir/upstreams.conf"
     mkdir -p "$NGINX_DIR"
     nginx -t -q -p "$NGINX_DIR" -c "$dir/nginx.conf" -e stderr \
