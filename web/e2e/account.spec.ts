@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import type { Page } from "@playwright/test";
 import { ApiClient, webUrl } from "./support/api";
 import { checkA11y, expect, screenshot, signedInPage, test } from "./support/browser";
+import { ONE_PIXEL_PNG } from "./support/images";
 import { TotpDevice } from "./support/totp";
 import { apiClientFor, newUser } from "./support/users";
 
@@ -23,11 +24,6 @@ const CHECKOUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../
 // Where the native stack's auth writes one-time codes (PASSWORD_RESET_CODE_SENDER=log, its default).
 const AUTH_LOG = path.join(CHECKOUT, ".dev/logs/auth.log");
 
-// The smallest real PNG (1x1): auth judges a document by its content.
-const ONE_PIXEL_PNG = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=",
-  "base64",
-);
 
 function freshDetails(prefix: string) {
   const tag = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;

@@ -6,38 +6,11 @@
  * sees the sale, the revenue chart and its figures. Every screen is checked with axe and
  * photographed (market-search, market-item, market-cart, market-order, market-sales).
  */
-import { deflateSync, crc32 } from "node:zlib";
 import type { Page } from "@playwright/test";
 import { apiClientFor, newUser, type TestUser } from "./support/users";
 import { checkA11y, expect, screenshot, signedInPage, test } from "./support/browser";
+import { pngImage } from "./support/images";
 
-/** A real PNG (a gradient), made here rather than committed: the marketplace decodes and re-encodes it. */
-function pngImage(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const typed = Buffer.concat([Buffer.from(type, "latin1"), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(typed) >>> 0);
-    return Buffer.concat([length, typed, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.writeUInt8(8, 8); // bit depth
-  header.writeUInt8(2, 9); // colour type: RGB
-  const stride = width * 3 + 1; // each row starts with its filter type (0: none)
-  const rows = Buffer.alloc(stride * height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      rows[y * stride + 1 + x * 3] = Math.floor((x * 255) / width);
-      rows[y * stride + 2 + x * 3] = 90;
-      rows[y * stride + 3 + x * 3] = Math.floor((y * 255) / height);
-    }
-  }
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk("IHDR", header), chunk("IDAT", deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
-}
 
 /** Letters only: one word full-text search finds in this run's item and no other. */
 function uniqueWord(): string {
@@ -90,7 +63,7 @@ test.describe("marketplace", () => {
     await form.getByLabel("Currency").fill("EUR");
     await form.getByLabel("Quantity").fill("1");
     await form.getByLabel("Condition").selectOption("good");
-    await form.getByLabel("Add pictures").setInputFiles([{ name: "chair.png", mimeType: "image/png", buffer: pngImage(320, 240) }]);
+    await form.getByLabel("Add pictures").setInputFiles([{ name: "chair.png", mimeType: "image/png", buffer: await pngImage(sellerPage, 320, 240) }]);
     await expectImageLoaded(sellerPage, "chair.png");
     await checkA11y(sellerPage, "sell form");
     await screenshot(sellerPage, "market-sell");
@@ -220,8 +193,8 @@ test.describe("marketplace", () => {
     await expect(page.getByText("No pictures yet.")).toBeVisible();
 
     await page.getByLabel("Add pictures").setInputFiles([
-      { name: "front.png", mimeType: "image/png", buffer: pngImage(200, 300) },
-      { name: "side.png", mimeType: "image/png", buffer: pngImage(300, 200) },
+      { name: "front.png", mimeType: "image/png", buffer: await pngImage(page, 200, 300) },
+      { name: "side.png", mimeType: "image/png", buffer: await pngImage(page, 300, 200) },
     ]);
     await expect(page.getByRole("status").filter({ hasText: "Pictures added." })).toBeVisible();
     await expectImageLoaded(page, "Picture 1");

@@ -4,41 +4,14 @@
  * other as friends; a profile is edited and given an avatar; a person is blocked, unblocked and
  * reported with a screenshot. Every screen is checked with axe and photographed.
  */
-import { deflateSync, crc32 } from "node:zlib";
 import type { Page } from "@playwright/test";
 import { checkA11y, expect, screenshots, signedInPage, test } from "./support/browser";
+import { pngImage } from "./support/images";
 import { newUser, type TestUser } from "./support/users";
 
 // Live changes travel social → outbox → RabbitMQ → messaging → the stream: seconds, not milliseconds.
 const LIVE = { timeout: 30_000 };
 
-/** A real PNG (a colour gradient, so the re-encoder has something to crop), built here rather than committed. */
-function pngImage(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const typed = Buffer.concat([Buffer.from(type, "latin1"), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(typed) >>> 0);
-    return Buffer.concat([length, typed, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.writeUInt8(8, 8); // bit depth
-  header.writeUInt8(2, 9); // colour type: RGB
-  const rows = Buffer.alloc((width * 3 + 1) * height);
-  for (let y = 0; y < height; y++) {
-    const row = y * (width * 3 + 1); // each row starts with filter type 0
-    for (let x = 0; x < width; x++) {
-      rows[row + 1 + x * 3] = (x * 255) / width;
-      rows[row + 2 + x * 3] = (y * 255) / height;
-      rows[row + 3 + x * 3] = 160;
-    }
-  }
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk("IHDR", header), chunk("IDAT", deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
-}
 
 function unreadBadge(page: Page) {
   return page.getByRole("navigation", { name: "Main" }).getByTestId("unread-badge");
@@ -137,7 +110,7 @@ test.describe("social", () => {
 
     // No avatar yet: the initial stands in; then a picture is chosen, previewed and uploaded.
     await expect(page.getByRole("img", { name: "Your avatar" })).not.toHaveAttribute("src", /.+/);
-    await page.getByLabel("New picture").setInputFiles({ name: "me.png", mimeType: "image/png", buffer: pngImage(320, 240) });
+    await page.getByLabel("New picture").setInputFiles({ name: "me.png", mimeType: "image/png", buffer: await pngImage(page, 320, 240) });
     await expect(page.getByRole("img", { name: "Preview of your new avatar" })).toBeVisible();
     await page.getByRole("button", { name: "Upload picture" }).click();
     await expect(page.getByText("Avatar updated.")).toBeVisible();
@@ -185,7 +158,7 @@ test.describe("social", () => {
     await expect(page.getByRole("button", { name: "Add friend" })).toBeVisible();
     await page.locator("summary", { hasText: /^Report / }).click();
     await page.getByLabel("What is wrong?").fill("Sends me spam links.");
-    await page.getByLabel("Screenshot (optional)").setInputFiles({ name: "evidence.png", mimeType: "image/png", buffer: pngImage(200, 120) });
+    await page.getByLabel("Screenshot (optional)").setInputFiles({ name: "evidence.png", mimeType: "image/png", buffer: await pngImage(page, 200, 120) });
     await expect(page.getByRole("img", { name: "Preview of the screenshot to send" })).toBeVisible();
     await page.getByRole("button", { name: "Send report" }).click();
     await expect(page.getByText(/Report sent/)).toBeVisible();

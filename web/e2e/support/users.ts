@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ApiClient, nextSourceAddress, webUrl } from "./api";
+import { ONE_PIXEL_PNG } from "./images";
 import { TotpDevice } from "./totp";
 
 const CHECKOUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -190,11 +191,6 @@ function staffApprover(): Promise<ApiClient> {
 
 // --- verification and 2FA -----------------------------------------------------------------
 
-// The smallest PNG there is (1x1, transparent): auth judges the type by content, so it must be a real one.
-const ONE_PIXEL_PNG = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=",
-  "base64",
-);
 
 async function verify(client: ApiClient, user: TestUser): Promise<void> {
   const request = await client.call<{ id: string }>("POST", "/api/auth/verification", {
