@@ -163,6 +163,16 @@ def test_an_asset_that_was_not_built_is_a_404_problem_not_the_app(gateway, path)
     assert_problem(gateway.get(path), 404)
 
 
+@pytest.mark.parametrize("path", ["/api/auth/keys/..%2F..%2F..%2Fetc%2Fpasswd", "/api/social/..%2F..%2Fconversations",
+                                  "/api/ledger/entries/..%2F..%2F..%2Findex.html", "/api/..%2Ffavicon.svg"])
+def test_an_api_path_that_climbs_out_of_api_is_a_404_problem_not_the_app(gateway, path):
+    assert_problem(gateway.get(path), 404)
+
+
+def test_the_gateway_serves_no_metrics(gateway):
+    assert_problem(gateway.get("/metrics"), 404)
+
+
 @pytest.mark.parametrize("path", ["/", "/conversations/abc", "/favicon.svg"])
 def test_the_app_carries_its_strict_content_security_policy(gateway, path):
     response = gateway.get(path)
