@@ -2,11 +2,17 @@
 
     python -m servicekit.heartbeat <service>     is <service>'s running worker healthy? one line on stdout,
                                                  exit 0 if so, 1 if not (compose's healthcheck, Kubernetes'
-                                                 exec probe); `python -m <service>.worker --check` says the same
+                                                 readiness probe); `python -m <service>.worker --check` says
+                                                 the same
+    python -m servicekit.heartbeat <service> --liveness
+                                                 is it alive? its loops still run, connected to the broker or
+                                                 not (Kubernetes' liveness probe: a restart cures a hung loop,
+                                                 not a broker that is away, which the worker waits out itself)
 
 A worker is healthy when its relay and its consumer were both heard within WORKER_HEARTBEAT_MAX_AGE_SECONDS
 and both hold a broker connection. So an idle worker is healthy, and one that lost the broker, or whose loop
-hangs, is not. The check imports nothing but the standard library and servicekit.config, and reads only
+hangs, is not. It is alive while both loops are heard, connected or not: a loop that cannot reach the broker
+still reports after each try (at most MAX_DELAY, 10 s, apart: servicekit.events.reconnect). The check imports nothing but the standard library and servicekit.config, and reads only
 WORKER_HEARTBEAT_FILE and WORKER_HEARTBEAT_MAX_AGE_SECONDS: it costs a few milliseconds of CPU, where
 importing a service's package (Flask, SQLAlchemy, its models) costs over a second, every few seconds per
 worker.
@@ -84,8 +90,10 @@ class Heartbeat:
             self.path.unlink(missing_ok=True)
 
 
-def check_heartbeat(path: Path, max_age: float, now: float | None = None) -> tuple[bool, str]:
-    """(healthy, why) from the heartbeat file a running worker keeps."""
+def check_heartbeat(path: Path, max_age: float, now: float | None = None, *,
+                    liveness: bool = False) -> tuple[bool, str]:
+    """(healthy, why) from the heartbeat file a running worker keeps; with `liveness`, (alive, why): the broker
+    connection is not required."""
     try:
         loops = json.loads(path.read_text())["loops"]
     except FileNotFoundError:
@@ -100,16 +108,17 @@ def check_heartbeat(path: Path, max_age: float, now: float | None = None) -> tup
         silent = now - beat["at"]
         if silent > max_age:
             return False, f"the {loop} has been silent for {silent:.0f} s (limit {max_age:g} s)"
-        if not beat["connected"]:
+        if not beat["connected"] and not liveness:
             return False, f"the {loop} cannot reach the broker: {beat['error']}"
+    if liveness:
+        return True, " and ".join(LOOPS) + f" heard within {max_age:g} s"
     return True, " and ".join(LOOPS) + " connected to the broker"
 
 
-
-
-def check(service: str, settings: WorkerHealthSettings) -> tuple[bool, str]:
-    """(healthy, why) of `service`'s running worker."""
-    return check_heartbeat(heartbeat_file(settings, service), settings.worker_heartbeat_max_age_seconds)
+def check(service: str, settings: WorkerHealthSettings, *, liveness: bool = False) -> tuple[bool, str]:
+    """(healthy, why) of `service`'s running worker; with `liveness`, (alive, why)."""
+    return check_heartbeat(heartbeat_file(settings, service), settings.worker_heartbeat_max_age_seconds,
+                           liveness=liveness)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -117,10 +126,15 @@ def main(argv: Sequence[str] | None = None) -> None:
                                      description="Report whether a service's running worker is healthy (exit 0) "
                                                  "or not (exit 1), and why.")
     parser.add_argument("service", help="the service whose worker to check, e.g. auth")
+    parser.add_argument("--liveness", action="store_true",
+                        help="only whether its loops still run (exit 0: alive), connected to the broker or not")
     args = parser.parse_args(argv)
-    healthy, why = check(args.service, WorkerHealthSettings.load())
-    print(f"{'healthy' if healthy else 'unhealthy'}: {why}")
-    sys.exit(0 if healthy else 1)
+    good, why = check(args.service, WorkerHealthSettings.load(), liveness=args.liveness)
+    if args.liveness:
+        print(f"{'alive' if good else 'not alive'}: {why}")
+    else:
+        print(f"{'healthy' if good else 'unhealthy'}: {why}")
+    sys.exit(0 if good else 1)
 
 
 if __name__ == "__main__":

@@ -142,12 +142,14 @@ def test_an_idle_worker_is_healthy_and_stays_so_beyond_the_heartbeat_limit(worke
         time.sleep(0.2)
 
 
-def light_check(heartbeat_path, *, code: str = "") -> subprocess.CompletedProcess:
-    """`python -m servicekit.heartbeat demo` (or `code` after importing it) in a process of its own, with only
-    the worker-health settings in its environment."""
+def light_check(heartbeat_path, *, code: str = "", liveness: bool = False,
+                max_age: str = "30") -> subprocess.CompletedProcess:
+    """`python -m servicekit.heartbeat demo [--liveness]` (or `code` after importing it) in a process of its own,
+    with only the worker-health settings in its environment."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_URL", "AMQP_URL"))}
-    env.update(WORKER_HEARTBEAT_FILE=str(heartbeat_path), WORKER_HEARTBEAT_MAX_AGE_SECONDS="30")
-    argv = ["-c", f"import servicekit.heartbeat, sys\n{code}"] if code else ["-m", "servicekit.heartbeat", "demo"]
+    env.update(WORKER_HEARTBEAT_FILE=str(heartbeat_path), WORKER_HEARTBEAT_MAX_AGE_SECONDS=max_age)
+    argv = (["-c", f"import servicekit.heartbeat, sys\n{code}"] if code
+            else ["-m", "servicekit.heartbeat", "demo", *(["--liveness"] if liveness else [])])
     return subprocess.run([sys.executable, *argv], env=env, capture_output=True, text=True, timeout=60)
 
 
@@ -172,12 +174,15 @@ def test_the_light_check_imports_none_of_the_heavy_libraries(tmp_path):
     assert (answer.returncode, answer.stdout) == (0, "[]\n"), answer.stderr
 
 
-def test_a_worker_that_cannot_reach_the_broker_is_unhealthy(worker_app, running_worker):
+def test_a_worker_that_cannot_reach_the_broker_is_unhealthy_but_alive(worker_app, running_worker, tmp_path):
     app = worker_app(AMQP_URL=CLOSED_PORT_URL)
     running_worker(app, demo.counting_handlers)
 
     line = wait_until(lambda: reported_unhealthy(app, "cannot reach the broker"),
                       message="the check to report the broker unreachable")
+    # Still trying: a liveness probe must not restart it (a restart would not bring the broker back).
+    alive = light_check(tmp_path / "worker.heartbeat", liveness=True)
+    assert (alive.returncode, alive.stdout) == (0, "alive: relay and consumer heard within 30 s\n")
     assert line.startswith("unhealthy: the relay cannot reach the broker:")
     assert "Connection refused" in line and line.count("\n") == 1
 
@@ -192,7 +197,8 @@ def test_a_stopped_worker_is_unhealthy(worker_app, running_worker):
     assert "the worker is not running" in line
 
 
-def test_a_worker_whose_consumer_hangs_is_unhealthy_once_its_heartbeat_is_stale(worker_app, running_worker):
+def test_a_worker_whose_consumer_hangs_is_unhealthy_and_not_alive_once_its_heartbeat_is_stale(
+        worker_app, running_worker, tmp_path):
     released = threading.Event()
     hanging = EventHandlers()
 
@@ -210,6 +216,9 @@ def test_a_worker_whose_consumer_hangs_is_unhealthy_once_its_heartbeat_is_stale(
         line = wait_until(lambda: reported_unhealthy(app, "the consumer has been silent for"),
                           message="the check to notice the silent consumer")
         assert "(limit 1 s)" in line
+        # A hung loop is what a liveness probe is for: a restart cures it.
+        hung = light_check(tmp_path / "worker.heartbeat", liveness=True, max_age="1")
+        assert hung.returncode == 1 and hung.stdout.startswith("not alive: the consumer has been silent for")
     finally:
         released.set()
     wait_until(lambda: healthy(app), message="the worker to report healthy again")
