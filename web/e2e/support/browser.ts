@@ -188,6 +188,9 @@ export async function screenshots(page: Page, name: string): Promise<void> {
   const original = page.viewportSize();
   for (const [label, size] of [["desktop", DESKTOP], ["phone", PHONE]] as const) {
     await page.setViewportSize(size);
+    // Layout that follows the width by ResizeObserver (the charts) settles a frame or two after
+    // the resize: a screenshot taken at once can catch it still at the old width.
+    await page.evaluate(() => new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => done()))));
     await page.screenshot({ path: path.join(SCREENSHOTS_DIR, `${name}-${label}.png`), fullPage: true, animations: "disabled" });
   }
   if (original) await page.setViewportSize(original);
