@@ -87,6 +87,52 @@ wait_exit() {
 NGINX_DIR="$DEV/nginx"     # the native gateway's rendered configuration and nginx prefix
 WEB_DIST="$ROOT/web/dist"  # the web client's build (deploy/dev/web.sh), served at /
 
+# Node.js for the web client: Vite 8 needs ^20.19 or >= 22.12 (web/package.json's engines).
+# The machine's own node when it is recent enough (this project's machines have NodeSource's
+# 20.x); else the official build of WEB_NODE_VERSION as the npm registry publishes it (package
+# node-linux-<arch>: the node binary only, no install script), fetched with Debian's npm
+# (whose nodejs 18 is too old to build, not to download) into .dev/node and put first on PATH.
+WEB_NODE_VERSION=20.20.2
+NODE_HOME="$DEV/node"
+
+node_arch() {
+    case $(uname -m) in
+        x86_64) echo x64 ;;
+        aarch64) echo arm64 ;;
+        *) return 1 ;;
+    esac
+}
+
+# True when node and npm on PATH can build the web client.
+node_recent_enough() {
+    command -v node >/dev/null && command -v npm >/dev/null && node -e '
+        const [major, minor] = process.versions.node.split(".").map(Number);
+        process.exit((major === 20 && minor >= 19) || (major === 22 && minor >= 12) || major >= 23 ? 0 : 1);'
+}
+
+# Fetch node-linux-<arch>@WEB_NODE_VERSION from the npm registry into $1 (OFFLINE=1: npm's cache only).
+install_registry_node() {
+    local prefix=$1 arch offline=()
+    arch=$(node_arch) || die "no Node.js build on the npm registry for $(uname -m): install Node.js ^20.19 yourself"
+    command -v npm >/dev/null || apt_install npm
+    [[ ${OFFLINE:-0} == 1 ]] && offline=(--offline)
+    say "installing Node.js $WEB_NODE_VERSION (node-linux-$arch from the npm registry) into ${prefix#"$ROOT"/}"
+    npm install --prefix "$prefix" --no-save --no-audit --no-fund --no-package-lock "${offline[@]}" \
+        "node-linux-$arch@$WEB_NODE_VERSION" >&2 || die "could not fetch node-linux-$arch@$WEB_NODE_VERSION"
+}
+
+# Make `node`/`npm`/`npx` on PATH able to build and test the web client (exported for children).
+ensure_node() {
+    local arch bin
+    arch=$(node_arch) || arch=none
+    bin="$NODE_HOME/node_modules/node-linux-$arch/bin"
+    [[ -x $bin/node ]] && export PATH="$bin:$PATH"
+    node_recent_enough && return 0
+    install_registry_node "$NODE_HOME"
+    export PATH="$bin:$PATH"
+    node_recent_enough || die "node $(node -v 2>/dev/null) from $(command -v node) cannot build the web client (Vite 8 needs ^20.19 or >= 22.12)"
+}
+
 # Render the native gateway's configuration into directory $1 (nginx.conf, upstreams.conf):
 # gateway/nginx.conf listening on loopback only and serving the web app from this checkout's
 # web/dist, and upstreams for the native ports (the stream process's with idle connections
@@ -109,7 +155,9 @@ render_gateway() {
             printf 'upstream %-11s { server 127.0.0.1:%s; }\n' "$svc" "${SERVICE_PORT[$svc]}"
         done
         printf 'upstream messaging_stream { server 127.0.0.1:%s; keepalive 32; }\n' "$STREAM_PORT"
+        # shellcheck disable=SC2016  # nginx's variables, written as they are
         echo '# proxy_pass http://<upstream>$beyou_upstream_port: the blocks above (gateway/nginx.conf).'
+        # shellcheck disable=SC2016
         echo 'map $host $beyou_upstream_port { default ""; }'
     } >"$dir/upstreams.conf"
     mkdir -p "$NGINX_DIR"

@@ -24,6 +24,7 @@ ensure_chromium() {
 "$ROOT/deploy/dev/infra.sh"
 "$ROOT/deploy/dev/python.sh"
 ensure_chromium
+ensure_node  # tests/test_web.py runs npx (Vitest, Playwright) with this PATH
 # shellcheck disable=SC1091
 . "$ENVDIR/test.env"
 

@@ -12,8 +12,8 @@
 # stamp inside node_modules). The build goes to a scratch directory first and
 # replaces web/dist only when it succeeded, so a running gateway never serves a
 # half-written app. One build at a time per checkout (a lock).
-# Node: Vite 8 needs ^20.19 or >= 22.12 (package.json's engines). Debian 12's own
-# nodejs is 18: this script names what to install rather than guess.
+# Node: Vite 8 needs ^20.19 or >= 22.12 (package.json's engines): the machine's own when it
+# is recent enough, else a pinned official build from the npm registry (lib.sh ensure_node).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT/web"
@@ -29,21 +29,6 @@ for arg in "$@"; do
         *) die "usage: deploy/dev/web.sh [--if-stale]" ;;
     esac
 done
-
-require_node() {
-    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-        die "node and npm are needed to build the web client (Node.js ^20.19 or >= 22.12). Debian 12's
-       nodejs package is 18, too old for Vite 8: install Node.js 20 or 22 from NodeSource
-       (deb.nodesource.com, node_20.x, the nodejs package; this project's machines use it) or nvm"
-    fi
-    local version major minor
-    version=$(node -p 'process.versions.node')
-    IFS=. read -r major minor _ <<<"$version"
-    if ! (( (major == 20 && minor >= 19) || (major == 22 && minor >= 12) || major >= 23 )); then
-        die "node $version ($(command -v node)) is too old for Vite 8, which needs ^20.19 or >= 22.12:
-       install Node.js 20 or 22 from NodeSource (deb.nodesource.com) or nvm, first on PATH"
-    fi
-}
 
 lock_hash() { sha256sum package-lock.json | cut -d' ' -f1; }
 
@@ -84,7 +69,7 @@ build() {
 mkdir -p "$RUN" "$DEV"
 exec 9>"$LOCK"
 flock 9
-require_node
+ensure_node
 # A changed package-lock.json is newer than web/dist: stale, so installed and rebuilt.
 if (( if_stale )) && ! stale; then
     exit 0
