@@ -3,6 +3,7 @@ import { useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { useAction, useAsync } from "../../api/hooks";
 import { useSession } from "../../api/session";
+import { ReportForm } from "../social/ReportForm";
 import { Button, ErrorMessage, Field, formatDateTime, formatMoney, Loaded, Notice, Page } from "../../ui/ui";
 import { addToCart, CONDITION_LABELS, deleteItem, getItem, type Item } from "./api";
 import { FlashNotice } from "./flash";
@@ -100,7 +101,15 @@ function ItemActions({ item }: { item: Item }) {
     );
   }
   if (account.id === item.seller_id) return <SellerActions item={item} />;
-  return <AddToCart item={item} />;
+  return (
+    <>
+      <AddToCart item={item} />
+      <details className="item-report">
+        <summary>Report this item</summary>
+        <ReportForm targetType="item" targetId={item.id} about={`“${item.title}”`} />
+      </details>
+    </>
+  );
 }
 
 function AddToCart({ item }: { item: Item }) {

@@ -12,6 +12,7 @@ import { useSession } from "../../api/session";
 import { Button, ErrorMessage, Loading, Page } from "../../ui/ui";
 import { conversationKeys, getConversation, getMessage, listMessages, markRead, type Conversation, type ConversationKeys, type Message } from "./api";
 import { Composer } from "./Composer";
+import { GroupPanel } from "./GroupPanel";
 import { contactBook } from "./contactBook";
 import { keyChangeWarning, type Contact } from "./contacts";
 import { MessageItem } from "./MessageItem";
@@ -210,6 +211,18 @@ export function ConversationPage() {
           onSent={(message) => add([message])}
           onKeysChecked={participantKeys.reload}
           unlockShownAbove={hasE2e && (vaultState.status === "locked" || vaultState.status === "none")}
+        />
+      )}
+      {conversation.type === "group" && !gone && (
+        <GroupPanel
+          conversation={conversation}
+          me={me}
+          onChanged={(changed) => {
+            setConversation(changed);
+            // The next e2e message is sealed for the members as the server lists them at send time
+            // (sending.ts fetches them per send); this refreshes the key warnings shown above.
+            participantKeys.reload();
+          }}
         />
       )}
     </Page>

@@ -7,6 +7,7 @@ import { useEffect, useRef, useState } from "react";
 import { Link } from "react-router";
 import type { LedgerVerdict } from "../../ledger/verify";
 import { formatDateTime } from "../../ui/ui";
+import { ReportForm } from "../social/ReportForm";
 import type { Message } from "./api";
 import { AttachmentView } from "./AttachmentView";
 import { knownVerdict, ledgerVerdict, MISSING_AFTER_MS, retryDelay } from "./ledgerStatus";
@@ -39,6 +40,13 @@ export function MessageItem({ message, senderName, context, removed }: { message
               <SignatureMark read={read} trust={trust} senderId={message.sender_id} />
               <LedgerMark message={message} />
             </div>
+            {!mine && (
+              // A disclosure: closed it is one keyboard-reachable "Report" per received message.
+              <details className="message-report">
+                <summary>Report</summary>
+                <ReportForm targetType="message" targetId={message.id} about={`message from ${senderName}`} />
+              </details>
+            )}
           </>
         )}
       </article>

@@ -106,6 +106,26 @@ export function createGroup(name: string, memberIds: string[]): Promise<Conversa
   return api(`${base}/conversations`, { method: "POST", json: { type: "group", name, member_ids: memberIds } });
 }
 
+/** The owner renames the group; the answer is the conversation as it is now. */
+export function renameGroup(conversationId: string, name: string): Promise<Conversation> {
+  return api(`${base}/conversations/${encodeURIComponent(conversationId)}`, { method: "PATCH", json: { name } });
+}
+
+/** The owner adds a friend of theirs; the answer is the conversation with them in it. */
+export function addMember(conversationId: string, userId: string): Promise<Conversation> {
+  return api(`${base}/conversations/${encodeURIComponent(conversationId)}/participants`, { method: "POST", json: { user_id: userId } });
+}
+
+/** The owner removes a member: no new message reaches them, nor is sealed for them. */
+export async function removeMember(conversationId: string, userId: string): Promise<void> {
+  await api(`${base}/conversations/${encodeURIComponent(conversationId)}/participants/${encodeURIComponent(userId)}`, { method: "DELETE" });
+}
+
+/** A member (not the owner) leaves the group. */
+export async function leaveGroup(conversationId: string): Promise<void> {
+  await api(`${base}/conversations/${encodeURIComponent(conversationId)}/leave`, { method: "POST" });
+}
+
 export function listMessages(conversationId: string, cursor: string | null, signal?: AbortSignal, limit = 30): Promise<Page<Message>> {
   return api(`${base}/conversations/${encodeURIComponent(conversationId)}/messages`, { query: { limit, cursor }, signal });
 }
