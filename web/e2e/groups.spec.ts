@@ -225,6 +225,17 @@ test.describe("groups", () => {
     await expect(bobPage.getByRole("link", { name: new RegExp(renamed.replace(/[()]/g, "\\$&")) })).toHaveCount(0);
     await expect(members(alicePage).getByRole("listitem")).toHaveCount(2, LIVE);
     await expect(members(alicePage).getByRole("listitem").filter({ hasText: bob.username })).toHaveCount(0);
+
+    // --- Alice deletes the group, after confirming; it leaves Dave's list live ------------------
+    const groupLink = (page: Page) => page.getByRole("link", { name: new RegExp(renamed.replace(/[()]/g, "\\$&")) });
+    await davePage.goto("/conversations");
+    await expect(groupLink(davePage)).toHaveCount(1, LIVE);
+    await alicePage.getByRole("button", { name: "Delete the group" }).click();
+    await expect(alicePage.getByText(`Delete “${renamed}” for every member?`)).toBeVisible();
+    await checkA11y(alicePage, "group delete (owner)");
+    await alicePage.getByRole("button", { name: "Yes, delete it" }).click();
+    await expect(alicePage).toHaveURL(/\/conversations$/);
+    await expect(groupLink(davePage)).toHaveCount(0, LIVE);
   });
 
   test("a buyer reports an item from its page; the seller has nothing to report", async ({ browser }) => {

@@ -10,7 +10,7 @@ import { Link, useNavigate } from "react-router";
 import { ApiError } from "../../api/client";
 import { useAction, useAsync } from "../../api/hooks";
 import { Button, ErrorMessage, Field, Notice, Select } from "../../ui/ui";
-import { addMember, allFriends, getConversation, leaveGroup, removeMember, renameGroup, type Conversation, type Participant } from "./api";
+import { addMember, allFriends, deleteGroup, getConversation, leaveGroup, removeMember, renameGroup, type Conversation, type Participant } from "./api";
 import { addableFriends, groupAbilities, roleLabel, sortedMembers } from "./group";
 import { participantName } from "./names";
 
@@ -39,7 +39,24 @@ export function GroupPanel({ conversation, me, onChanged }: { conversation: Conv
       {notice && <Notice>{notice}</Notice>}
       {can.rename && <RenameForm conversation={conversation} onRenamed={(changed) => { setNotice(`The group is now called “${changed.name}”.`); onChanged(changed); }} />}
       {can.add && <AddMemberForm conversation={conversation} onAdded={(changed, name) => { setNotice(`${name} was added to the group.`); onChanged(changed); }} />}
-      {can.leave && <LeaveGroup conversation={conversation} />}
+      {can.leave && (
+        <ConfirmThenLeave
+          action="Leave the group"
+          question={`Leave “${conversation.name}”? You will no longer see its messages, and only its owner can add you again.`}
+          confirm="Yes, leave"
+          cancel="Stay"
+          run={() => leaveGroup(conversation.id)}
+        />
+      )}
+      {can.remove && (
+        <ConfirmThenLeave
+          action="Delete the group"
+          question={`Delete “${conversation.name}” for every member? Its messages stay recorded in the ledger; nobody can read them here any more.`}
+          confirm="Yes, delete it"
+          cancel="Keep it"
+          run={() => deleteGroup(conversation.id)}
+        />
+      )}
       {!can.leave && !can.rename && <p className="muted">Only the group's owner can change its members.</p>}
     </section>
   );
@@ -144,31 +161,39 @@ function AddMemberForm({ conversation, onAdded }: { conversation: Conversation; 
   );
 }
 
-function LeaveGroup({ conversation }: { conversation: Conversation }) {
+/** A button whose action (leaving, deleting) is confirmed in place first, then ends on /conversations. */
+function ConfirmThenLeave({ action, question, confirm, cancel, run }: {
+  action: string;
+  question: string;
+  confirm: string;
+  cancel: string;
+  run: () => Promise<void>;
+}) {
   const navigate = useNavigate();
+  const questionId = useId();
   const [confirming, setConfirming] = useState(false);
-  const leave = useAction(async () => {
-    await leaveGroup(conversation.id);
+  const done = useAction(async () => {
+    await run();
     navigate("/conversations");
   });
   return (
     <div className="row group-leave">
       {!confirming ? (
         <Button type="button" className="button danger" onClick={() => setConfirming(true)}>
-          Leave the group
+          {action}
         </Button>
       ) : (
         <>
-          <span id="confirm-leave">Leave “{conversation.name}”? You will no longer see its messages, and only its owner can add you again.</span>
-          <Button type="button" className="button danger" busy={leave.busy} aria-describedby="confirm-leave" onClick={() => void leave.run()}>
-            Yes, leave
+          <span id={questionId}>{question}</span>
+          <Button type="button" className="button danger" busy={done.busy} aria-describedby={questionId} onClick={() => void done.run()}>
+            {confirm}
           </Button>
           <Button type="button" className="button secondary" onClick={() => setConfirming(false)}>
-            Stay
+            {cancel}
           </Button>
         </>
       )}
-      <ErrorMessage error={leave.error} />
+      <ErrorMessage error={done.error} />
     </div>
   );
 }

@@ -121,6 +121,11 @@ export async function removeMember(conversationId: string, userId: string): Prom
   await api(`${base}/conversations/${encodeURIComponent(conversationId)}/participants/${encodeURIComponent(userId)}`, { method: "DELETE" });
 }
 
+/** The owner deletes the group: it is gone for every member. */
+export async function deleteGroup(conversationId: string): Promise<void> {
+  await api(`${base}/conversations/${encodeURIComponent(conversationId)}`, { method: "DELETE" });
+}
+
 /** A member (not the owner) leaves the group. */
 export async function leaveGroup(conversationId: string): Promise<void> {
   await api(`${base}/conversations/${encodeURIComponent(conversationId)}/leave`, { method: "POST" });

@@ -23,22 +23,22 @@ function group(participants: Participant[], type: Conversation["type"] = "group"
 const friend = (user_id: string, username: string): Friend => ({ user_id, username, display_name: null, verified: false });
 
 describe("groupAbilities", () => {
-  it("lets the owner rename, add and remove members, but not leave or remove themselves", () => {
+  it("lets the owner rename, add and remove members and delete the group, but not leave or remove themselves", () => {
     const can = groupAbilities(group([owner, bob, carol]), owner.user_id);
-    expect([can.rename, can.add, can.leave]).toEqual([true, true, false]);
+    expect([can.rename, can.add, can.leave, can.remove]).toEqual([true, true, false, true]);
     expect([owner, bob, carol].map(can.removable)).toEqual([false, true, true]);
   });
 
   it("lets a member only leave", () => {
     const can = groupAbilities(group([owner, bob, carol]), bob.user_id);
-    expect([can.rename, can.add, can.leave]).toEqual([false, false, true]);
+    expect([can.rename, can.add, can.leave, can.remove]).toEqual([false, false, true, false]);
     expect([owner, bob, carol].map(can.removable)).toEqual([false, false, false]);
   });
 
   it("offers nothing in a direct conversation", () => {
     const direct = group([{ ...owner, role: "member" }, bob], "direct");
     const can = groupAbilities(direct, owner.user_id);
-    expect([can.rename, can.add, can.leave, can.removable(bob)]).toEqual([false, false, false, false]);
+    expect([can.rename, can.add, can.leave, can.remove, can.removable(bob)]).toEqual([false, false, false, false, false]);
   });
 
   it("offers leaving only to a current participant", () => {

@@ -13,6 +13,8 @@ export interface GroupAbilities {
   /** Whom I may remove (never myself, never the owner). */
   removable: (participant: Participant) => boolean;
   leave: boolean;
+  /** The owner deletes the group (the owner cannot leave it). */
+  remove: boolean;
 }
 
 export function groupAbilities(conversation: Conversation, me: string): GroupAbilities {
@@ -23,6 +25,7 @@ export function groupAbilities(conversation: Conversation, me: string): GroupAbi
     add: owner,
     removable: (participant) => owner && participant.user_id !== me && participant.role !== "owner",
     leave: member && !owner,
+    remove: owner,
   };
 }
 
