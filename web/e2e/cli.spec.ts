@@ -10,9 +10,9 @@
  *
  * The envelope both write is docs/e2e-envelope.md; nothing here is translated between them.
  */
-import type { Page } from "@playwright/test";
 import { CliUser } from "./support/cli";
 import { checkA11y, expect, screenshots, signedInPage, test } from "./support/browser";
+import { message, nav } from "./support/conversations";
 import { newUser } from "./support/users";
 
 // Keys, friendships and messages travel between services as events, then over the live stream:
@@ -31,14 +31,6 @@ interface CliRead {
   body: string | null;
   problem: string | null;
   warning: string | null;
-}
-
-function nav(page: Page, name: string) {
-  return page.getByRole("navigation", { name: "Main" }).getByRole("link", { name });
-}
-
-function message(page: Page, text: string) {
-  return page.getByRole("list", { name: "Messages" }).getByRole("listitem").filter({ hasText: text });
 }
 
 /** "@username" as the screens write it, not matching a longer username that starts the same. */

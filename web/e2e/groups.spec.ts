@@ -7,24 +7,10 @@
  */
 import type { Page } from "@playwright/test";
 import { checkA11y, expect, screenshots, signedInPage, test } from "./support/browser";
+import { befriend, conversationId, LIVE, makeKeys, message, nav, send, waitForConversationKeys } from "./support/conversations";
 import { apiClientFor, newUser, type TestUser } from "./support/users";
 
-// Live changes travel through the stream (keys, friendships and verification through the services'
-// events first): seconds, not milliseconds, on a loaded machine.
-const LIVE = { timeout: 30_000 };
 const PASSPHRASE = "correct horse battery staple";
-
-/** `a` asks `b` to be friends and `b` accepts, through the API. */
-async function befriend(a: TestUser, b: TestUser): Promise<void> {
-  const [asking, accepting] = await Promise.all([apiClientFor(a), apiClientFor(b)]);
-  try {
-    const request = await asking.post<{ id: string }>("/api/social/friend-requests", { username: b.username });
-    await accepting.post(`/api/social/friend-requests/${request.id}/accept`);
-  } finally {
-    asking.close();
-    accepting.close();
-  }
-}
 
 /** `user`'s active encryption key's fingerprint in auth's registry. */
 async function encryptionKey(user: TestUser): Promise<string> {
@@ -39,54 +25,8 @@ async function encryptionKey(user: TestUser): Promise<string> {
   }
 }
 
-/** Wait until messaging lists exactly `expected` (user id -> encryption key) as the conversation's participants' keys. */
-async function waitForConversationKeys(user: TestUser, conversationId: string, expected: Record<string, string>): Promise<void> {
-  const client = await apiClientFor(user);
-  try {
-    await expect
-      .poll(async () => {
-        const keys = await client.get<{ participants: { user_id: string; encryption_key: { fingerprint: string } | null }[] }>(
-          `/api/messaging/conversations/${conversationId}/keys`,
-        );
-        return Object.fromEntries(keys.participants.map((p) => [p.user_id, p.encryption_key?.fingerprint ?? null]));
-      }, LIVE)
-      .toEqual(expected);
-  } finally {
-    client.close();
-  }
-}
-
-function nav(page: Page, name: string) {
-  return page.getByRole("navigation", { name: "Main" }).getByRole("link", { name });
-}
-
-/** Make and register keys on the keys page; they stay unlocked in this tab (navigate in the app, never reload). */
-async function makeKeys(page: Page): Promise<void> {
-  await nav(page, "Keys").click();
-  await page.getByLabel("New passphrase", { exact: true }).fill(PASSPHRASE);
-  await page.getByLabel("Repeat the passphrase", { exact: true }).fill(PASSPHRASE);
-  await page.getByRole("button", { name: "Make and register keys" }).click();
-  await expect(page.getByText("Unlocked", { exact: true })).toBeVisible(LIVE);
-}
-
-function message(page: Page, text: string) {
-  return page.getByRole("list", { name: "Messages" }).getByRole("listitem").filter({ hasText: text });
-}
-
 function members(page: Page) {
   return page.getByRole("list", { name: "Members" });
-}
-
-async function send(page: Page, text: string, button: "Send encrypted" | "Send"): Promise<void> {
-  await page.getByLabel("Message", { exact: true }).fill(text);
-  await page.getByRole("button", { name: button, exact: true }).click();
-  await expect(page.getByLabel("Message", { exact: true })).toHaveValue("");
-}
-
-function conversationId(page: Page): string {
-  const found = /\/conversations\/([0-9a-f-]{36})$/.exec(new URL(page.url()).pathname);
-  if (!found) throw new Error(`not on a conversation's page: ${page.url()}`);
-  return found[1];
 }
 
 /** My reports as /reports lists them: the one about `targetId` shows the reason. */
@@ -117,7 +57,7 @@ test.describe("groups", () => {
     ]);
     // Carol never gets keys: she is removed before the first end-to-end message, which is sealed
     // only for the members of that moment (the server would refuse an envelope missing anyone).
-    for (const page of [alicePage, bobPage, davePage]) await makeKeys(page);
+    for (const page of [alicePage, bobPage, davePage]) await makeKeys(page, PASSPHRASE);
     await nav(bobPage, "Messages").click();
     await nav(davePage, "Messages").click();
 

@@ -9,29 +9,15 @@
 import type { Page } from "@playwright/test";
 import { readFileSync } from "node:fs";
 import { checkA11y, expect, screenshots, signedInPage, test } from "./support/browser";
+import { befriend, conversationId, LIVE, makeKeys, message, nav, send, waitForConversationKeys } from "./support/conversations";
 import { apiClientFor, newUser, type TestUser } from "./support/users";
 
-// Live changes travel through the stream (and keys and friendships through the services' events
-// first): seconds, not milliseconds, on a loaded machine.
-const LIVE = { timeout: 30_000 };
 const PASSPHRASE = "correct horse battery staple";
 
 interface RegisteredKey {
   fingerprint: string;
   purpose: string;
   active: boolean;
-}
-
-/** `a` asks `b` to be friends and `b` accepts, through the API. */
-async function befriend(a: TestUser, b: TestUser): Promise<void> {
-  const [asking, accepting] = await Promise.all([apiClientFor(a), apiClientFor(b)]);
-  try {
-    const request = await asking.post<{ id: string }>("/api/social/friend-requests", { username: b.username });
-    await accepting.post(`/api/social/friend-requests/${request.id}/accept`);
-  } finally {
-    asking.close();
-    accepting.close();
-  }
 }
 
 /** `user`'s active keys in auth's registry, by purpose. */
@@ -45,65 +31,12 @@ async function activeKeys(user: TestUser): Promise<Record<string, string>> {
   }
 }
 
-/**
- * Wait until messaging lists `expected` as the participants' active encryption keys in the
- * conversation: keys reach it as auth's events, a moment after they are registered, and an envelope
- * is checked against what messaging knows.
- */
-async function waitForConversationKeys(user: TestUser, conversationId: string, expected: Record<string, string>): Promise<void> {
-  const client = await apiClientFor(user);
-  try {
-    await expect
-      .poll(
-        async () => {
-          const keys = await client.get<{ participants: { user_id: string; encryption_key: { fingerprint: string } | null }[] }>(
-            `/api/messaging/conversations/${conversationId}/keys`,
-          );
-          return Object.fromEntries(keys.participants.map((p) => [p.user_id, p.encryption_key?.fingerprint ?? null]));
-        },
-        LIVE,
-      )
-      .toEqual(expected);
-  } finally {
-    client.close();
-  }
-}
-
-function nav(page: Page, name: string) {
-  return page.getByRole("navigation", { name: "Main" }).getByRole("link", { name });
-}
-
-/** Make and register keys on the keys page; they stay unlocked in this tab. */
-async function makeKeys(page: Page): Promise<void> {
-  await nav(page, "Keys").click();
-  await page.getByLabel("New passphrase", { exact: true }).fill(PASSPHRASE);
-  await page.getByLabel("Repeat the passphrase", { exact: true }).fill(PASSPHRASE);
-  await page.getByRole("button", { name: "Make and register keys" }).click();
-  await expect(page.getByText("Unlocked", { exact: true })).toBeVisible(LIVE);
-}
-
-function message(page: Page, text: string) {
-  return page.getByRole("list", { name: "Messages" }).getByRole("listitem").filter({ hasText: text });
-}
-
-async function send(page: Page, text: string, button: "Send encrypted" | "Send"): Promise<void> {
-  await page.getByLabel("Message", { exact: true }).fill(text);
-  await page.getByRole("button", { name: button, exact: true }).click();
-  await expect(page.getByLabel("Message", { exact: true })).toHaveValue("");
-}
-
 /** A message as a reader must see it: the text, its signature verified, its ledger proof verified. */
 async function expectVerified(page: Page, text: string): Promise<void> {
   const item = message(page, text);
   await expect(item).toBeVisible(LIVE);
   await expect(item.getByText("Signature verified")).toBeVisible(LIVE);
   await expect(item.getByText("Recorded in ledger — proof verified")).toBeVisible(LIVE);
-}
-
-function conversationId(page: Page): string {
-  const found = /\/conversations\/([0-9a-f-]{36})$/.exec(new URL(page.url()).pathname);
-  if (!found) throw new Error(`not on a conversation's page: ${page.url()}`);
-  return found[1];
 }
 
 const grouped = (fingerprint: string) => fingerprint.match(/.{4}/g)!.join(" ");
@@ -115,8 +48,8 @@ test.describe("messaging", () => {
     await befriend(alice, bob);
     const alicePage = await signedInPage(browser, alice, "/");
     const bobPage = await signedInPage(browser, bob, "/");
-    await makeKeys(alicePage);
-    await makeKeys(bobPage);
+    await makeKeys(alicePage, PASSPHRASE);
+    await makeKeys(bobPage, PASSPHRASE);
     await nav(bobPage, "Messages").click();
     await expect(bobPage.getByText("No conversations yet.")).toBeVisible();
 
